@@ -448,8 +448,12 @@ fn header_cond(cx: &mut Ctx, v: &Value, path: &str) -> Option<HeaderCond> {
         return None;
     }
     let ops: Vec<&(String, Value)> = m.iter().filter(|(k, _)| HEADER_OPS.contains(&k.as_str())).collect();
-    if ops.len() != 1 {
-        cx.err(path, if ops.is_empty() { "missing_key" } else { "invalid_value" }, format!("a header condition takes exactly one of {}; this one has {}", list_keys(&HEADER_OPS), ops.len()));
+    if ops.is_empty() {
+        cx.err(path, "missing_key", format!("a header condition takes exactly one of {}; this one has none", list_keys(&HEADER_OPS)));
+        return None;
+    }
+    if ops.len() > 1 {
+        cx.err(&ptr(path, &ops[1].0), "misplaced_key", format!("a header condition takes exactly one of {}; this one has {}", list_keys(&HEADER_OPS), ops.iter().map(|(k, _)| format!("`{}`", k)).collect::<Vec<_>>().join(" and ")));
         return None;
     }
     let (k, val) = ops[0];
@@ -488,9 +492,10 @@ fn time_window(cx: &mut Ctx, v: &Value, tz: Option<&Value>, path: &str, tz_path:
     let s = string(cx, v, path, "`time_outside`")?;
     let parsed = s.split_once('-').and_then(|(a, b)| Some((hhmm(a.trim())?, hhmm(b.trim())?)));
     let (start, end) = match parsed {
-        Some((a, b)) if a < 1440 && a != b && !(a == 0 && b == 1440) => (a, b % 1440),
+        // "00:00-24:00" is the whole day: outside never holds.
+        Some((a, b)) if a < 1440 && a != b => (a, b),
         Some(_) => {
-            cx.err(path, "invalid_time_window", format!("`time_outside: \"{}\"` is empty or covers the whole day; give two different times, e.g. \"09:00-17:00\"", s));
+            cx.err(path, "invalid_time_window", format!("`time_outside: \"{}\"` is an empty window; give two different times, e.g. \"09:00-17:00\"", s));
             return None;
         }
         None => {
@@ -498,10 +503,6 @@ fn time_window(cx: &mut Ctx, v: &Value, tz: Option<&Value>, path: &str, tz_path:
             return None;
         }
     };
-    if start == end {
-        cx.err(path, "invalid_time_window", format!("`time_outside: \"{}\"` is empty or covers the whole day", s));
-        return None;
-    }
     let tz = match tz {
         None => Tz::parse("UTC")?,
         Some(t) => {
@@ -576,7 +577,7 @@ fn matcher(cx: &mut Ctx, v: &Value, path: &str, kind: &str) -> Option<Matcher> {
             ok &= out.time.is_some();
         }
         (None, Some(_)) => {
-            cx.err(&ptr(path, "timezone"), "invalid_value", "`timezone` only applies together with `time_outside`".into());
+            cx.err(&ptr(path, "timezone"), "misplaced_key", "`timezone` only applies together with `time_outside`".into());
             ok = false;
         }
         (None, None) => {}
@@ -594,7 +595,14 @@ fn limit(cx: &mut Ctx, v: &Value, path: &str, name: &str) -> Option<Limit> {
     let m = mapping(cx, v, path, "a `limit`", &LIMIT_KEYS)?;
     let mut ok = true;
     let cpm = match get(m, "calls_per_minute") {
-        Some(x) => count(cx, x, &ptr(path, "calls_per_minute"), "`calls_per_minute`", 1.0).and_then(|n| if n > u32::MAX as f64 { None } else { Some(n as u32) }),
+        Some(x) => match count(cx, x, &ptr(path, "calls_per_minute"), "`calls_per_minute`", 1.0) {
+            Some(n) if n > u32::MAX as f64 => {
+                cx.err(&ptr(path, "calls_per_minute"), "invalid_value", format!("`calls_per_minute` may be at most {}", u32::MAX));
+                None
+            }
+            Some(n) => Some(n as u32),
+            None => None,
+        },
         None => {
             cx.err(path, "missing_key", "a `limit` needs `calls_per_minute` (a whole number ≥ 1)".into());
             None
@@ -611,7 +619,7 @@ fn limit(cx: &mut Ctx, v: &Value, path: &str, name: &str) -> Option<Limit> {
     let field = get(m, "field");
     let per = match per_text {
         Some("global") | Some("endpoint") if field.is_some() => {
-            cx.err(&ptr(path, "field"), "invalid_value", "`field` only applies with `per: body_field`".into());
+            cx.err(&ptr(path, "field"), "misplaced_key", "`field` only applies with `per: body_field`".into());
             None
         }
         Some("global") => Some(Per::Global),
@@ -776,7 +784,7 @@ fn compile_inner(cx: &mut Ctx, doc: &Value, opts: &Options) -> Option<Policy> {
                         format!("a rule needs exactly one of `allow`, `deny` or `limit`; this one has {}", actions.iter().map(|a| format!("`{}`", a)).collect::<Vec<_>>().join(" and "))
                     };
                     let at = if actions.len() > 1 { ptr(&rp, actions[1]) } else { rp.clone() };
-                    cx.err(&at, if actions.is_empty() { "missing_key" } else { "invalid_value" }, msg);
+                    cx.err(&at, if actions.is_empty() { "missing_key" } else { "misplaced_key" }, msg);
                     continue;
                 }
                 let action = actions[0];

@@ -96,8 +96,15 @@ pub fn push_segment(seg: &[u8], out: &mut String) {
 /// each kept segment preceded by `/`.
 pub fn push_path(path: &[u8], out: &mut String, seg_starts: &mut Vec<usize>) {
     seg_starts.clear();
+    let mut first = true;
     for raw in path.split(|&c| c == b'/' || c == b'\\') {
+        // The text before the first slash is not a segment.
+        if std::mem::replace(&mut first, false) && raw.is_empty() {
+            continue;
+        }
         if raw.is_empty() {
+            // An empty segment counts for `..` (as WHATWG resolves it) but is never written.
+            seg_starts.push(out.len());
             continue;
         }
         let start = out.len();
@@ -388,6 +395,10 @@ impl UrlGlob {
 }
 
 fn seg_match(p: &SegPat, seg: &str, is_host: bool) -> bool {
+    // A host pattern without a port matches only the default port.
+    if is_host && has_port(seg) && !matches!(p, SegPat::Any) && !has_port(pat_text(p)) {
+        return false;
+    }
     match p {
         SegPat::Any => true,
         SegPat::Lit(t) => t == seg,
@@ -402,6 +413,20 @@ fn seg_match(p: &SegPat, seg: &str, is_host: bool) -> bool {
             // try every "." position that leaves a non-empty label prefix
             (1..b.len()).any(|i| b[i] == b'.' && star_match(sb, &b[i + 1..]))
         }
+    }
+}
+
+fn has_port(authority: &str) -> bool {
+    match authority.rfind(']') {
+        Some(i) => authority[i..].contains(':'),
+        None => authority.contains(':'),
+    }
+}
+
+fn pat_text(p: &SegPat) -> &str {
+    match p {
+        SegPat::Any => "",
+        SegPat::Lit(t) | SegPat::Star(t) | SegPat::Labels(t) => t,
     }
 }
 
@@ -459,6 +484,7 @@ mod tests {
         assert_eq!(norm("https://a.com/%2e%2E/admin/%7euser/%2fx%2a").unwrap(), "a.com/admin/~user/%2Fx%2A");
         assert_eq!(norm("https://a.com/a/%2E/%2e%2e/b").unwrap(), "a.com/b");
         assert_eq!(norm("https://a.com/../../x").unwrap(), "a.com/x");
+        assert_eq!(norm("https://a.com/a//../b").unwrap(), "a.com/a/b"); // as WHATWG resolves it
         assert_eq!(norm("https://a.com").unwrap(), "a.com");
         assert_eq!(norm("https://[::1]:8080/x").unwrap(), "[::1]:8080/x");
         assert_eq!(norm("https://[::1]:443/x").unwrap(), "[::1]/x");
@@ -508,6 +534,8 @@ mod tests {
         assert!(m("localhost:8080/**", "http://localhost:8080/v1"));
         assert!(!m("localhost/**", "http://localhost:8080/v1"));
         assert!(m("[::1]:8080/x", "http://[::1]:8080/x"));
+        assert!(m("*/x", "http://[::1]/x"));
+        assert!(!m("*/x", "http://[::1]:8080/x"));
         assert!(m("*/a/**/b", "http://h/a/x/y/b"));
         assert!(m("*/a/**/b", "http://h/a/b"));
         assert!(!m("*/a/**/b", "http://h/a/b/c"));

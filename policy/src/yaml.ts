@@ -37,8 +37,18 @@ export function parseYaml(text: string): { ok: true; parsed: ParsedYaml } | { ok
     };
   }
   let usesAlias = false;
+  const anchors = new Set<string>();
+  let unresolved: PolicyDiagnostic | undefined;
   const visit = (n: unknown): void => {
-    if (isAlias(n)) usesAlias = true;
+    const anchor = (n as { anchor?: string } | null)?.anchor;
+    if (anchor) anchors.add(anchor);
+    if (isAlias(n)) {
+      usesAlias = true;
+      if (!anchors.has(n.source) && !unresolved) {
+        const pos = lines.linePos(n.range?.[0] ?? 0);
+        unresolved = diag(`YAML syntax: alias *${n.source} refers to no anchor &${n.source} defined before it`, 'yaml_syntax', pos.line, pos.col);
+      }
+    }
     else if (isMap(n) || isSeq(n)) for (const it of n.items) visit(it);
     else if (isPair(n)) {
       visit(n.key);
@@ -46,6 +56,7 @@ export function parseYaml(text: string): { ok: true; parsed: ParsedYaml } | { ok
     }
   };
   visit(doc.contents);
+  if (unresolved) return { ok: false, errors: [unresolved] };
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 100 });
@@ -87,7 +98,7 @@ export function locate(p: ParsedYaml, pointer: string, code: string): { line: nu
       node = item;
     } else break;
   }
-  const target = (code === 'unknown_key' && keyNode ? keyNode : node) as Node | undefined;
+  const target = ((code === 'unknown_key' || code === 'misplaced_key') && keyNode ? keyNode : node) as Node | undefined;
   const offset = target?.range?.[0] ?? 0;
   const pos = p.lines.linePos(offset);
   return { line: pos.line, column: pos.col };
