@@ -494,6 +494,10 @@ fn time_window(cx: &mut Ctx, v: &Value, tz: Option<&Value>, path: &str, tz_path:
     let (start, end) = match parsed {
         // "00:00-24:00" is the whole day: outside never holds.
         Some((a, b)) if a < 1440 && a != b => (a, b),
+        Some((a, _)) if a >= 1440 => {
+            cx.err(path, "invalid_time_window", format!("`time_outside: \"{}\"` starts at 24:00, which may only end a window; start at 00:00 instead", s));
+            return None;
+        }
         Some(_) => {
             cx.err(path, "invalid_time_window", format!("`time_outside: \"{}\"` is an empty window; give two different times, e.g. \"09:00-17:00\"", s));
             return None;
@@ -526,7 +530,7 @@ fn matcher(cx: &mut Ctx, v: &Value, path: &str, kind: &str) -> Option<Matcher> {
         // `allow:` with nothing under it: an empty matcher, which matches every request.
         return Some(Matcher::default());
     }
-    let m = mapping(cx, v, path, &format!("an `{}` matcher", kind), &MATCHER_KEYS)?;
+    let m = mapping(cx, v, path, &format!("{} `{}` matcher", if kind == "allow" { "an" } else { "a" }, kind), &MATCHER_KEYS)?;
     let mut out = Matcher::default();
     let mut ok = true;
     if let Some(x) = get(m, "method") {

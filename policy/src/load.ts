@@ -43,14 +43,17 @@ export async function parsePolicy(source: string | Uint8Array, opts: ParseOption
   try {
     text = typeof source === 'string' ? source : strictUtf8.decode(source);
   } catch {
-    fail([at({ layer: 'agent', path: '', code: 'not_utf8', message: 'the policy is not valid UTF-8', rule: null, line: 1, column: 1 })]);
+    const { line, column, offset } = firstInvalidUtf8(bytes);
+    fail([at({ layer: 'agent', path: '', code: 'not_utf8', message: `the policy is not valid UTF-8 (byte 0x${bytes[offset]?.toString(16).padStart(2, '0')} at offset ${offset})`, rule: null, line, column })]);
   }
   const parsed = parseYaml(text);
   if (!parsed.ok) fail(parsed.errors.map(at));
   const value = parsed.parsed.value;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     const what = value === null || value === undefined ? 'empty' : Array.isArray(value) ? 'a list' : `a ${typeof value}`;
-    fail([at({ layer: 'agent', path: '', code: 'wrong_type', message: `a policy is a mapping with \`default\` and \`rules\`, but this document is ${what}`, rule: null, line: 1, column: 1 })]);
+    const start = parsed.parsed.doc.contents?.range?.[0];
+    const pos = start === undefined ? { line: 1, col: 1 } : parsed.parsed.lines.linePos(start);
+    fail([at({ layer: 'agent', path: '', code: 'wrong_type', message: `a policy is a mapping with \`default\` and \`rules\`, but this document is ${what}`, rule: null, line: pos.line, column: pos.col })]);
   }
   const document = value as PolicyDocument;
   const result = await validatePolicy(document, { orgPolicy: opts.orgPolicy?.document ?? null, requireAgent: opts.requireAgent ?? false });
@@ -70,6 +73,35 @@ export async function parsePolicy(source: string | Uint8Array, opts: ParseOption
   };
 }
 
+/** Where the first byte that is not valid UTF-8 is (1-based line and column, counted in characters). */
+function firstInvalidUtf8(b: Uint8Array): { line: number; column: number; offset: number } {
+  let line = 1;
+  let column = 1;
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+    if (n === 0 || i + n > b.length) break;
+    let ok = true;
+    for (let k = 1; k < n; k++) if ((b[i + k]! & 0xc0) !== 0x80) ok = false;
+    if (ok && n === 3) {
+      const cp = ((c & 0x0f) << 12) | ((b[i + 1]! & 0x3f) << 6);
+      if (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000)) ok = false;
+    }
+    if (ok && n === 4) {
+      const cp = ((c & 0x07) << 18) | ((b[i + 1]! & 0x3f) << 12);
+      if (cp < 0x10000 || cp > 0x10ffff) ok = false;
+    }
+    if (!ok) break;
+    if (c === 0x0a) {
+      line++;
+      column = 1;
+    } else column++;
+    i += n;
+  }
+  return { line, column, offset: i };
+}
+
 /** Reads and validates a policy file; the size limit is checked before the file is read. */
 export async function loadPolicyFile(path: string, opts: Omit<ParseOptions, 'file'> = {}): Promise<LoadedPolicy> {
   let size: number;
@@ -77,7 +109,7 @@ export async function loadPolicyFile(path: string, opts: Omit<ParseOptions, 'fil
     size = (await stat(path)).size;
   } catch (cause) {
     throw new PolicyInvalidError(`${path}: cannot read the policy file: ${(cause as Error).message}`, [
-      { layer: 'agent', path: '', code: 'unreadable', message: `cannot read the policy file: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, rule: null, file: path },
+      { layer: 'agent', path: '', code: 'unreadable', message: `cannot read the policy file: ${(cause as Error).message}`, rule: null, file: path },
     ], { cause });
   }
   if (size > MAX_POLICY_BYTES) {

@@ -36,39 +36,49 @@ export function parseYaml(text: string): { ok: true; parsed: ParsedYaml } | { ok
       }),
     };
   }
-  let usesAlias = false;
+  // Aliases: every alias must refer to an anchor defined before it, and the document expanded
+  // (aliases replaced by what they refer to) may not exceed the size limit. The expanded size is
+  // computed on the tree with one memo per node, so a billion-laughs document is measured, never built.
   const anchors = new Set<string>();
   let unresolved: PolicyDiagnostic | undefined;
-  const visit = (n: unknown): void => {
-    const anchor = (n as { anchor?: string } | null)?.anchor;
+  const memo = new Map<unknown, number>();
+  const size = (n: unknown): number => {
+    if (n === null || n === undefined) return 4;
+    const known = memo.get(n);
+    if (known !== undefined) return known;
+    let total: number;
+    const anchor = (n as { anchor?: string }).anchor;
     if (anchor) anchors.add(anchor);
     if (isAlias(n)) {
-      usesAlias = true;
-      if (!anchors.has(n.source) && !unresolved) {
-        const pos = lines.linePos(n.range?.[0] ?? 0);
-        unresolved = diag(`YAML syntax: alias *${n.source} refers to no anchor &${n.source} defined before it`, 'yaml_syntax', pos.line, pos.col);
+      const target = n.resolve(doc);
+      if (!anchors.has(n.source) || !target) {
+        if (!unresolved) {
+          const pos = lines.linePos(n.range?.[0] ?? 0);
+          unresolved = diag(`YAML syntax: alias *${n.source} refers to no anchor &${n.source} defined before it`, 'yaml_syntax', pos.line, pos.col);
+        }
+        total = 0;
+      } else total = size(target);
+    } else if (isMap(n) || isSeq(n)) {
+      total = 2;
+      for (const it of n.items) {
+        total += size(it) + 1;
+        if (total > MAX_POLICY_BYTES) break;
       }
-    }
-    else if (isMap(n) || isSeq(n)) for (const it of n.items) visit(it);
-    else if (isPair(n)) {
-      visit(n.key);
-      visit(n.value);
-    }
+    } else if (isPair(n)) {
+      total = size(n.key) + size(n.value) + 1;
+    } else if (isScalar(n)) {
+      total = String(n.value).length + 2;
+    } else total = 4;
+    total = Math.min(total, MAX_POLICY_BYTES + 1);
+    memo.set(n, total);
+    return total;
   };
-  visit(doc.contents);
+  const expanded = size(doc.contents);
   if (unresolved) return { ok: false, errors: [unresolved] };
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: 100 });
-  } catch (e) {
-    return { ok: false, errors: [diag(`YAML aliases expand too far (${(e as Error).message}); the policy may not expand past ${MAX_POLICY_BYTES} bytes`, 'alias_expansion', 1, 1)] };
+  if (expanded > MAX_POLICY_BYTES) {
+    return { ok: false, errors: [diag(`YAML aliases expand the policy past ${MAX_POLICY_BYTES} bytes (256 KB), the size limit`, 'alias_expansion', 1, 1)] };
   }
-  if (usesAlias) {
-    const expanded = JSON.stringify(value)?.length ?? 0;
-    if (expanded > MAX_POLICY_BYTES) {
-      return { ok: false, errors: [diag(`YAML aliases expand the policy to ${expanded} bytes; the limit is ${MAX_POLICY_BYTES}`, 'alias_expansion', 1, 1)] };
-    }
-  }
+  const value: unknown = doc.toJS({ maxAliasCount: -1 });
   return { ok: true, parsed: { value, doc, lines } };
 }
 

@@ -1,11 +1,10 @@
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createEngine, type Decision, type RequestFacts } from '@checkrd/core';
 import { loadPolicyFile } from '@checkrd/policy';
 import { loadOrg } from './validate.js';
-import { parseTime, println, UsageError, type Io } from './io.js';
+import { checkReadable, parseTime, println, readUserFile, UsageError, type Io } from './io.js';
 
 /** A request line of `eval --requests` and of test cases. */
 export interface RequestLine {
@@ -56,6 +55,7 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
   const explain = values.explain ?? false;
   if (values.requests !== undefined) {
     if (values.method || values.url || values.body) throw new UsageError('use either --requests or --method/--url/--body');
+    if (values.requests !== '-') await checkReadable(values.requests, 'requests file');
     const input = values.requests === '-' ? io.stdin : createReadStream(values.requests);
     if (!input) throw new UsageError('no standard input');
     const rl = createInterface({ input, crlfDelay: Infinity });
@@ -86,7 +86,7 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
   }
   if (!values.method || !values.url) throw new UsageError('eval needs --method and --url (or --requests)');
   let body: string | undefined = values.body;
-  if (body?.startsWith('@')) body = await readFile(body.slice(1), 'utf8');
+  if (body?.startsWith('@')) body = (await readUserFile(body.slice(1), 'body file')).toString('utf8');
   const headers: [string, string][] = [];
   for (const h of values.header ?? []) {
     const i = h.indexOf(':');

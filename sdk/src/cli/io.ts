@@ -6,7 +6,39 @@ export interface Io {
   stdin?: Readable;
 }
 
+/** A mistake in how the command was called: exit 2 with a usage hint. */
 export class UsageError extends Error {}
+
+/** A clean failure (a file that cannot be read, …): the message alone, exit 1. */
+export class CliError extends Error {}
+
+function describe(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+}
+
+/** Fails with one clear line unless the named file can be opened for reading (without reading it). */
+export async function checkReadable(path: string, what: string): Promise<void> {
+  const { open } = await import('node:fs/promises');
+  try {
+    const h = await open(path, 'r');
+    const st = await h.stat();
+    await h.close();
+    if (st.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+  } catch (e) {
+    throw new CliError(`checkrd: cannot read ${what} ${path}: ${describe(e)}`);
+  }
+}
+
+/** Reads a file the user named, turning file-system errors into one clear line. */
+export async function readUserFile(path: string, what: string): Promise<Buffer> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new CliError(`checkrd: cannot read ${what} ${path}: ${describe(e)}`);
+  }
+}
 
 export function println(w: Writable, line = ''): void {
   w.write(line + '\n');

@@ -4,7 +4,7 @@ import { CheckrdError } from '@checkrd/core';
 import { evalCommand } from './eval.js';
 import { hashCommand, schemaCommand, validateCommand } from './validate.js';
 import { testCommand } from './test.js';
-import { println, UsageError, type Io } from './io.js';
+import { CliError, println, UsageError, type Io } from './io.js';
 
 const USAGE = `usage: checkrd <command> [options]
 
@@ -51,6 +51,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       println(io.stderr, `checkrd: ${(e as Error).message}`);
       println(io.stderr, `run "checkrd help" for usage`);
       return 2;
+    }
+    if (e instanceof CliError) {
+      println(io.stderr, e.message);
+      return 1;
     }
     if (e instanceof CheckrdError) {
       println(io.stderr, e.message);

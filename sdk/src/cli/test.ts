@@ -12,12 +12,11 @@
  *
  * Each case gets a fresh engine. `expect` may name result, rule, reason, enforced, source.
  */
-import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { createEngine, type Decision, type Engine } from '@checkrd/core';
 import { loadPolicyFile, type LoadedPolicy } from '@checkrd/policy';
 import { toFacts, type RequestLine } from './eval.js';
-import { parseTime, println, UsageError, type Io } from './io.js';
+import { parseTime, println, readUserFile, UsageError, type Io } from './io.js';
 
 const EXPECT_KEYS = ['result', 'rule', 'reason', 'enforced', 'source'] as const;
 type Expect = Partial<Record<(typeof EXPECT_KEYS)[number], unknown>>;
@@ -103,7 +102,7 @@ export async function testCommand(args: string[], io: Io): Promise<number> {
   if (args.length !== 2) throw new UsageError('test takes a policy file and a cases file');
   const [policyFile, casesFile] = args as [string, string];
   const policy = await loadPolicyFile(policyFile);
-  const results = await runCases(policy, await readFile(casesFile, 'utf8'), casesFile);
+  const results = await runCases(policy, (await readUserFile(casesFile, 'cases file')).toString('utf8'), casesFile);
   for (const r of results) {
     if (r.ok) continue;
     println(io.stdout, `FAIL ${r.name}`);

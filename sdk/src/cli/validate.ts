@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { PolicyInvalidError } from '@checkrd/core';
 import { formatDiagnostic, hashPolicy, loadPolicyFile, policySchema, type LoadedPolicy } from '@checkrd/policy';
-import { readFile } from 'node:fs/promises';
-import { println, UsageError, type Io } from './io.js';
+import { println, readUserFile, UsageError, type Io } from './io.js';
 
 export async function loadOrg(path: string | undefined): Promise<LoadedPolicy | null> {
   return path ? loadPolicyFile(path) : null;
@@ -38,7 +37,7 @@ export async function validateCommand(args: string[], io: Io): Promise<number> {
 
 export async function hashCommand(args: string[], io: Io): Promise<number> {
   if (args.length !== 1) throw new UsageError('hash takes one policy file');
-  println(io.stdout, hashPolicy(new Uint8Array(await readFile(args[0]!))));
+  println(io.stdout, hashPolicy(new Uint8Array(await readUserFile(args[0]!, 'policy file'))));
   return 0;
 }
 
