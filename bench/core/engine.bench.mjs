@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { measure } from 'mitata';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
@@ -21,6 +22,12 @@ import { extra, timed } from './requests.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
+// The module this run measures. Another build may replace the file while the benchmark runs; the end of
+// the run checks that it did not (the cold-start children read the file again).
+const wasmPath = path.join(path.dirname(require.resolve('@checkrd/core/package.json')), 'wasm/checkrd_core.wasm');
+const checkrdWasm = readFileSync(wasmPath);
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+const wasmDigest = sha256(checkrdWasm);
 const quick = process.argv.includes('--quick') || process.env.CHECKRD_BENCH_QUICK === '1';
 const noMitata = process.argv.includes('--no-mitata');
 const scale = quick ? 0.1 : 1;
@@ -49,6 +56,7 @@ const m = machine();
 say('checkrd engine benchmark: @checkrd/core (wasm, TypeScript host) vs @cedar-policy/cedar-wasm');
 say(`machine: ${m.cpu}, ${m.cores} cores; ${m.os}`);
 say(`runtime: Node ${m.node} (V8 ${m.v8}); date ${m.date}; checkout ${m.commit}${quick ? '; QUICK run (calls ÷ 10)' : ''}`);
+if (wasmDigest !== WASM_SHA256) throw new Error(`core/wasm/checkrd_core.wasm (${wasmDigest}) is not the module core/dist expects (${WASM_SHA256}): run ./run build`);
 say(`checkrd core: sha256 ${WASM_SHA256.slice(0, 16)}…, ${WASM_BYTES} bytes; cedar-wasm ${cedar.getCedarVersion()} (lang ${cedar.getCedarLangVersion()})`);
 
 const loaded = await loadPolicyFile(path.join(here, 'policy-20.yaml'));
@@ -76,7 +84,7 @@ heading('1. same decisions (checked before timing)');
     if (!agree) disagree++;
     if (r.expect && d20.result !== r.expect) throw new Error(`${r.label}: checkrd says ${d20.result}, the benchmark expects ${r.expect}`);
     rows.push([
-      `${r.timed ? '* ' : '  '}${r.req.method} ${r.label}`,
+      r.timed ? `* ${r.label}` : `  ${r.req.method} ${r.label}`,
       `${d20.result} (${d20.matched_rule ?? d20.reason})`,
       d17.result,
       `${c.decision}${c.reason?.length ? ` (${c.reason.join(', ')})` : ''}`,
@@ -216,7 +224,6 @@ const cold = { checkrd: [], cedar: [] };
 
 // ---------------------------------------------------------------------------------------------------
 heading('4. module size');
-const checkrdWasm = readFileSync(path.join(path.dirname(require.resolve('@checkrd/core/package.json')), 'wasm/checkrd_core.wasm'));
 const cedarWasm = readFileSync(path.join(path.dirname(require.resolve('@cedar-policy/cedar-wasm/nodejs')), 'cedar_wasm_bg.wasm'));
 const size = { checkrd: checkrdWasm.length, cedar: cedarWasm.length };
 say(
@@ -263,7 +270,13 @@ heading('targets (issue): measured, met or MISSED');
     ['wasm size', '≤ 300 KiB', `${size.checkrd.toLocaleString('en-US')} B = ${fmtBytes(size.checkrd)}`, size.checkrd <= TARGET.wasm_bytes],
     ['memory, 200 rules + 10,000 keys', '≤ 8 MiB', fmtBytes(mem.afterKeys.memory_bytes), mem.afterKeys.memory_bytes <= TARGET.memory_bytes],
   ].map(([what, target, value, ok]) => [what, target, value, ok ? 'met' : 'MISSED']);
-  say(table(['target', 'goal', 'measured', ''], rows));
+  say(table(['target', 'goal', 'measured', ''], rows, ['l', 'l', 'l', 'l']));
   const missed = rows.filter((r) => r[3] !== 'met').length;
   say(`${rows.length - missed} of ${rows.length} targets met${missed ? `; ${missed} missed (see bench/RESULTS.md for why)` : ''}`);
+}
+const after = sha256(readFileSync(wasmPath));
+if (after !== wasmDigest) {
+  say(`WARNING: core/wasm/checkrd_core.wasm changed during the run (${wasmDigest.slice(0, 16)}… → ${after.slice(0, 16)}…):`);
+  say('the cold-start rows may have measured the new module. Re-run for consistent numbers.');
+  process.exitCode = 3;
 }

@@ -70,12 +70,12 @@ export function fmtRatio(r) {
   return `${r.toFixed(r < 10 ? 2 : 1)}×`;
 }
 
-/** Prints rows (arrays of cells) as a table; numeric-looking cells are right-aligned. */
-export function table(header, rows) {
+/** Prints rows (arrays of cells) as a table; numeric-looking cells are right-aligned unless `align[c]` is 'l'. */
+export function table(header, rows, align = []) {
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((r) => String(r[c] ?? '').length)));
   const right = (s) => /^[\d.,<>~≈-]+ ?(ns|µs|ms|M|k|×|%|B|KiB|MiB)?$/.test(s);
-  const line = (r) => r.map((cell, c) => (right(String(cell)) && c > 0 ? String(cell).padStart(widths[c]) : String(cell).padEnd(widths[c]))).join('  ').trimEnd();
+  const line = (r) => r.map((cell, c) => (align[c] !== 'l' && right(String(cell)) && c > 0 ? String(cell).padStart(widths[c]) : String(cell).padEnd(widths[c]))).join('  ').trimEnd();
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const r of rows) out.push(line(r));
   return out.join('\n');
@@ -86,14 +86,17 @@ export function machine() {
   let cpu = os.cpus()[0]?.model ?? 'unknown';
   try {
     const info = readFileSync('/proc/cpuinfo', 'utf8');
-    cpu = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? cpu;
+    const field = (k) => new RegExp(`^${k}\\s*:\\s*(.+)$`, 'm').exec(info)?.[1]?.trim();
+    cpu = field('model name') ?? cpu;
+    const detail = [field('cpu family') && `family ${field('cpu family')}`, field('model') && `model ${field('model')}`, field('cpu MHz') && `${Math.round(Number(field('cpu MHz')))} MHz`];
+    if (detail.some(Boolean)) cpu += ` (${detail.filter(Boolean).join(', ')})`;
   } catch {
     // not Linux: os.cpus() it is
   }
   let commit = 'unknown';
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'core'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'core'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     commit = dirty ? `${head} (core/ modified)` : head;
   } catch {
     // not a git checkout

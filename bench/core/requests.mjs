@@ -60,7 +60,7 @@ export const timed = [
   },
   {
     id: 'github-get',
-    label: 'GET, no body',
+    label: 'GET, no body (GitHub)',
     req: {
       method: 'GET',
       url: 'https://api.github.com/repos/checkrd/checkrd/pulls?state=open&per_page=50',

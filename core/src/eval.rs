@@ -332,7 +332,14 @@ impl Engine {
                 match (self.keys.get(k), &r.kind) {
                     (Some(&(idx, key)), RuleKind::Limit(l)) if idx == base(layer) + i => {
                         k += 1;
-                        self.windows.entry(l.identity.clone()).or_insert_with(Window::new).consume(key, now, max_keys);
+                        match self.windows.get_mut(&l.identity) {
+                            Some(w) => w.consume(key, now, max_keys),
+                            None => {
+                                let mut w = Window::new();
+                                w.consume(key, now, max_keys);
+                                self.windows.insert(l.identity.clone(), w);
+                            }
+                        }
                     }
                     _ => {}
                 }
@@ -374,6 +381,16 @@ fn limit_key(l: &Limit, method_bit: u8, subj: &Subject, cur: &mut Cursor) -> Opt
             path.select(cur.tape, src, cur.sel, cur.tmp, cur.scratch);
             if cur.sel.is_empty() {
                 return None;
+            }
+            // Fast path: one string without escapes is keyed by its raw JSON text, no allocation.
+            if let [one] = cur.sel.as_slice() {
+                if let Some(n) = cur.tape.node(*one) {
+                    if n.kind == Kind::String && !n.escaped {
+                        if let Some(raw) = src.get((n.a as usize).saturating_sub(1)..n.b as usize + 1) {
+                            return Some(limits::key_digest(raw));
+                        }
+                    }
+                }
             }
             let mut text = String::new();
             if cur.sel.len() > 1 {

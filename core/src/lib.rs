@@ -7,5 +7,6 @@ pub mod json;
 pub mod jsonpath;
 pub mod limits;
 pub mod policy;
+pub mod regex;
 pub mod tz;
 pub mod url;

@@ -6,14 +6,11 @@ use crate::json::Value;
 use crate::jsonpath::Path;
 use crate::tz::Tz;
 use crate::url::UrlGlob;
-use regex::{Regex, RegexBuilder};
+use crate::regex::Regex;
 
 pub const MAX_RULES: usize = 200;
 pub const MAX_NAME: usize = 128;
 pub const MAX_REGEX: usize = 1024;
-/// Compiled size limits per regular expression (bounds engine memory).
-pub const REGEX_SIZE_LIMIT: usize = 256 * 1024;
-pub const REGEX_DFA_LIMIT: usize = 256 * 1024;
 
 pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
@@ -292,10 +289,10 @@ fn regex(cx: &mut Ctx, v: &Value, path: &str) -> Option<Regex> {
         cx.err(path, "too_long", format!("a regex may be at most {} characters; this one has {}", MAX_REGEX, s.len()));
         return None;
     }
-    match RegexBuilder::new(s).size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(REGEX_DFA_LIMIT).nest_limit(64).build() {
+    // crate::regex bounds nesting (regex::NEST_LIMIT) and program size (regex::MAX_INSTS).
+    match Regex::new(s) {
         Ok(r) => Some(r),
-        Err(e) => {
-            let msg = e.to_string().lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("invalid").trim().to_string();
+        Err(msg) => {
             cx.err(path, "invalid_regex", format!("invalid regex `{}`: {} (the syntax is Rust's `regex`: linear time, no backreferences or lookaround)", s, msg));
             None
         }
