@@ -29,7 +29,11 @@ CARGO=$(dirname "$RUSTC")/cargo
 [ -x "$CARGO" ] || CARGO=cargo
 export RUSTC
 # Paths of the checkout must not leak into the module, or builds in two clones would differ.
-export RUSTFLAGS="--remap-path-prefix=$core=/checkrd/core --remap-path-prefix=${HOME:-/root}=/home -C link-arg=--strip-all"
+# Link as a WASI reactor (crt1-reactor.o: `_initialize` runs constructors once, the host calls it), so
+# exports are plain functions and not commands that redo start-up on every call.
+reactor="$("$RUSTC" --print sysroot)/lib/rustlib/$TARGET/lib/self-contained/crt1-reactor.o"
+[ -f "$reactor" ] || { echo "build-wasm: $reactor not found" >&2; exit 3; }
+export RUSTFLAGS="--remap-path-prefix=$core=/checkrd/core --remap-path-prefix=${HOME:-/root}=/home -C link-arg=--strip-all -C link-arg=$reactor"
 export CARGO_TARGET_DIR="$core/target"
 export SOURCE_DATE_EPOCH=0
 echo "build-wasm: $("$RUSTC" --version) --target $TARGET" >&2

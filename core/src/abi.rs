@@ -173,7 +173,14 @@ pub extern "C" fn checkrd_load(len: u32, flags: u32) -> i32 {
                     json::write_str(name, &mut out);
                     let _ = write!(out, ",\"source\":\"{}\"}}", layer.as_str());
                 }
-                let _ = write!(out, "],\"needs_body\":{},\"needs_headers\":{}", e.needs_body(), e.needs_headers());
+                let _ = write!(out, "],\"needs_body\":{},\"needs_headers\":{},\"header_names\":[", e.needs_body(), e.needs_headers());
+                for (i, h) in e.header_names().iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    json::write_str(h, &mut out);
+                }
+                out.push(']');
             }
         }
     }

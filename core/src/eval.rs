@@ -209,6 +209,23 @@ impl Engine {
         self.layers().any(|(_, p)| p.needs_headers())
     }
 
+    /// The (lower-case) header names any rule reads: the host passes only these.
+    pub fn header_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for (_, p) in self.layers() {
+            for r in &p.rules {
+                if let RuleKind::Allow(m) | RuleKind::Deny(m) = &r.kind {
+                    for h in &m.headers {
+                        if !names.contains(&h.name.as_str()) {
+                            names.push(&h.name);
+                        }
+                    }
+                }
+            }
+        }
+        names
+    }
+
     pub fn limit_keys(&self) -> usize {
         self.windows.values().map(|w| w.len()).sum()
     }
@@ -409,43 +426,79 @@ fn limit_key(l: &Limit, method_bit: u8, subj: &Subject, cur: &mut Cursor) -> Opt
 
 /// Does matcher `m` hold for the request? `allow_kind` selects the safe reading of body and header
 /// conditions (see docs/policy-language.md).
+/// Why a matcher did not hold. Turned into text only when an explanation was asked for, so the
+/// hot path allocates nothing.
+enum Miss {
+    Method,
+    Url,
+    Header(usize),
+    Time(u32),
+    Body(usize, BodyMiss),
+}
+
+enum BodyMiss {
+    Invalid,
+    NoBody,
+    Exists(usize, bool),
+    Nothing,
+    AllowFails,
+    DenyNone,
+}
+
 fn matches(m: &Matcher, allow_kind: bool, req: &Request, method_bit: u8, subj: &Subject, cur: &mut Cursor, trace: Option<(&mut Vec<Trace>, u16)>) -> bool {
     let outcome = matches_inner(m, allow_kind, req, method_bit, subj, cur);
     if let Some((t, idx)) = trace {
-        match &outcome {
-            Ok(()) => t.push(Trace { rule: idx, outcome: "matched", detail: "every condition holds".into() }),
-            Err(why) => t.push(Trace { rule: idx, outcome: "no_match", detail: why.clone() }),
-        }
+        let detail = match &outcome {
+            Ok(()) => "every condition holds".to_string(),
+            Err(Miss::Method) => format!("method {} is not in the rule's list", String::from_utf8_lossy(req.method).to_ascii_uppercase()),
+            Err(Miss::Url) => format!("url {} does not match the pattern", subj.subject),
+            Err(Miss::Header(i)) => format!("headers[{}] ({}) does not hold", i, m.headers.get(*i).map_or("", |h| h.name.as_str())),
+            Err(Miss::Time(minute)) => format!("local time {:02}:{:02} is inside the window", minute / 60, minute % 60),
+            Err(Miss::Body(i, why)) => {
+                let c = m.body.get(*i);
+                let ops = c.map(|c| c.ops.iter().map(|o| o.name()).collect::<Vec<_>>().join("/")).unwrap_or_default();
+                let why = match why {
+                    BodyMiss::Invalid => "the body is not JSON, too deep or too large (fails closed)".to_string(),
+                    BodyMiss::NoBody => "the request has no body".to_string(),
+                    BodyMiss::Exists(n, e) => format!("selects {} value(s); exists: {}", n, e),
+                    BodyMiss::Nothing => "selects nothing".to_string(),
+                    BodyMiss::AllowFails => format!("a selected value fails {}", ops),
+                    BodyMiss::DenyNone => format!("no selected value satisfies {}", ops),
+                };
+                format!("body[{}] ({}) does not hold: {}", i, c.map_or("", |c| c.path_text.as_str()), why)
+            }
+        };
+        t.push(Trace { rule: idx, outcome: if outcome.is_ok() { "matched" } else { "no_match" }, detail });
     }
     outcome.is_ok()
 }
 
-fn matches_inner(m: &Matcher, allow_kind: bool, req: &Request, method_bit: u8, subj: &Subject, cur: &mut Cursor) -> Result<(), String> {
+fn matches_inner(m: &Matcher, allow_kind: bool, req: &Request, method_bit: u8, subj: &Subject, cur: &mut Cursor) -> Result<(), Miss> {
     if let Some(mask) = m.methods {
         if mask & method_bit == 0 {
-            return Err(format!("method {} is not in the rule's list", String::from_utf8_lossy(req.method).to_ascii_uppercase()));
+            return Err(Miss::Method);
         }
     }
     if let Some(g) = &m.url {
         if !g.matches(subj) {
-            return Err(format!("url {} does not match the pattern", subj.subject));
+            return Err(Miss::Url);
         }
     }
     for (i, h) in m.headers.iter().enumerate() {
         if !header_holds(h, allow_kind, req.headers) {
-            return Err(format!("headers[{}] ({}) does not hold", i, h.name));
+            return Err(Miss::Header(i));
         }
     }
     if let Some(w) = &m.time {
         let minute = w.tz.local_minute_of_day(req.now_ms as i64);
         let inside = if w.start < w.end { minute >= w.start && minute < w.end } else { minute >= w.start || minute < w.end };
         if inside {
-            return Err(format!("local time {:02}:{:02} is inside the window", minute / 60, minute % 60));
+            return Err(Miss::Time(minute));
         }
     }
     for (i, c) in m.body.iter().enumerate() {
         if let Err(why) = body_holds(c, allow_kind, cur) {
-            return Err(format!("body[{}] ({}) does not hold: {}", i, c.path_text, why));
+            return Err(Miss::Body(i, why));
         }
     }
     Ok(())
@@ -487,13 +540,13 @@ fn header_holds(h: &HeaderCond, allow_kind: bool, headers: &[(&[u8], &[u8])]) ->
     }
 }
 
-fn body_holds(c: &BodyCond, allow_kind: bool, cur: &mut Cursor) -> Result<(), String> {
+fn body_holds(c: &BodyCond, allow_kind: bool, cur: &mut Cursor) -> Result<(), BodyMiss> {
     match cur.ensure_body() {
         BodyState::Invalid => {
-            return if allow_kind { Err("the body is not JSON, too deep or too large (fails closed)".into()) } else { Ok(()) };
+            return if allow_kind { Err(BodyMiss::Invalid) } else { Ok(()) };
         }
         BodyState::Absent => {
-            return if c.exists == Some(false) && c.ops.is_empty() { Ok(()) } else { Err("the request has no body".into()) };
+            return if c.exists == Some(false) && c.ops.is_empty() { Ok(()) } else { Err(BodyMiss::NoBody) };
         }
         _ => {}
     }
@@ -502,14 +555,14 @@ fn body_holds(c: &BodyCond, allow_kind: bool, cur: &mut Cursor) -> Result<(), St
     let n = cur.sel.len();
     if let Some(e) = c.exists {
         if (n > 0) != e {
-            return Err(format!("selects {} value(s); exists: {}", n, e));
+            return Err(BodyMiss::Exists(n, e));
         }
     }
     if c.ops.is_empty() {
         return Ok(());
     }
     if n == 0 {
-        return Err("selects nothing".into());
+        return Err(BodyMiss::Nothing);
     }
     let tape: &Tape = cur.tape;
     let mut any = false;
@@ -533,9 +586,9 @@ fn body_holds(c: &BodyCond, allow_kind: bool, cur: &mut Cursor) -> Result<(), St
     if holds {
         Ok(())
     } else if allow_kind {
-        Err(format!("a selected value fails {}", c.ops.iter().map(|o| o.name()).collect::<Vec<_>>().join("/")))
+        Err(BodyMiss::AllowFails)
     } else {
-        Err(format!("no selected value satisfies {}", c.ops.iter().map(|o| o.name()).collect::<Vec<_>>().join("/")))
+        Err(BodyMiss::DenyNone)
     }
 }
 

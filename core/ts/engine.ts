@@ -39,6 +39,7 @@ interface LoadOutput {
   rules?: { name: string; source: RuleSource }[];
   needs_body?: boolean;
   needs_headers?: boolean;
+  header_names?: string[];
   code?: string;
   message?: string;
 }
@@ -93,6 +94,7 @@ export class Engine {
   #rules: { name: string; source: RuleSource }[] = [];
   #needsBody = false;
   #needsHeaders = false;
+  #headerNames = new Set<string>();
   #bodyLimit: number;
   #decisions = new Map<number, Decision>();
   #mem: Uint8Array;
@@ -119,6 +121,7 @@ export class Engine {
     this.#rules = out.rules ?? [];
     this.#needsBody = out.needs_body ?? true;
     this.#needsHeaders = out.needs_headers ?? true;
+    this.#headerNames = new Set(out.header_names ?? []);
     this.#warnings = out.warnings;
     this.#decisions.clear();
     this.#opts = { ...this.#opts, policy, orgPolicy: org ?? null };
@@ -229,7 +232,8 @@ export class Engine {
     let size = FRAME_HEADER + method.length * 3 + url.length * 3;
     let headers: [string, string][] | undefined;
     if (this.#needsHeaders && req.headers) {
-      headers = headerPairs(req.headers);
+      // Only the headers a rule reads enter the module (never Authorization unless a rule names it).
+      headers = headerPairs(req.headers, this.#headerNames);
       for (const [n, v] of headers) size += 8 + (n.length + v.length) * 3;
     }
     let body = req.body;
@@ -296,20 +300,23 @@ export class Engine {
 // bad_request, enforced, no rule, no source: reason 6 << 2 | enforced bit.
 const badRequestPacked = (6 << 2) | 2;
 
-function headerPairs(h: HeaderInput): [string, string][] {
+function headerPairs(h: HeaderInput, wanted: ReadonlySet<string>): [string, string][] {
   const out: [string, string][] = [];
+  const add = (n: string, v: unknown) => {
+    if (wanted.has(n.toLowerCase())) out.push([n, String(v)]);
+  };
   if (typeof (h as { forEach?: unknown }).forEach === 'function' && !Array.isArray(h) && !(Symbol.iterator in (h as object))) {
-    (h as { forEach(cb: (v: string, n: string) => void): void }).forEach((v, n) => out.push([n, String(v)]));
+    (h as { forEach(cb: (v: string, n: string) => void): void }).forEach((v, n) => add(n, v));
     return out;
   }
   if (Symbol.iterator in (h as object)) {
-    for (const [n, v] of h as Iterable<readonly [string, string]>) out.push([String(n), String(v)]);
+    for (const [n, v] of h as Iterable<readonly [string, string]>) add(String(n), v);
     return out;
   }
   for (const [n, v] of Object.entries(h as Record<string, unknown>)) {
     if (v === undefined) continue;
-    if (Array.isArray(v)) for (const x of v) out.push([n, String(x)]);
-    else out.push([n, String(v)]);
+    if (Array.isArray(v)) for (const x of v) add(n, x);
+    else add(n, v);
   }
   return out;
 }
