@@ -793,7 +793,12 @@ fn compile_inner(cx: &mut Ctx, doc: &Value, opts: &Options) -> Option<Policy> {
                 let ap = ptr(&rp, action);
                 let kind = match action {
                     "allow" => matcher(cx, body, &ap, "allow").map(RuleKind::Allow),
-                    "deny" => matcher(cx, body, &ap, "deny").map(RuleKind::Deny),
+                    "deny" => matcher(cx, body, &ap, "deny").map(|m| {
+                        if !m.body.is_empty() && m.url.is_none() {
+                            cx.warn(&ptr(&ap, "body"), "deny_body_unscoped", "this deny rule reads the body but has no `url`: it denies every request whose body is not JSON (body conditions fail closed), e.g. form-encoded payments; scope it with `url`".into());
+                        }
+                        RuleKind::Deny(m)
+                    }),
                     _ => limit(cx, body, &ap, name.as_deref().unwrap_or("")).map(RuleKind::Limit),
                 };
                 if let (Some(name), Some(kind)) = (name, kind) {

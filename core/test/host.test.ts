@@ -79,6 +79,13 @@ describe('policies', () => {
     expect(r.warnings.map((w) => w.code)).toEqual(['mode_omitted']);
   });
 
+  it('warns when a deny rule reads the body without a url scope', async () => {
+    const unscoped = await validatePolicy({ default: 'allow', mode: 'enforce', rules: [{ name: 'no_keys', deny: { body: { jsonpath: '$..content', contains: 'sk-' } } }] });
+    expect(unscoped.warnings.map((w) => [w.code, w.path, w.rule])).toEqual([['deny_body_unscoped', '/rules/0/deny/body', 'no_keys']]);
+    const scoped = await validatePolicy({ default: 'allow', mode: 'enforce', rules: [{ name: 'no_keys', deny: { url: 'api.openai.com/**', body: { jsonpath: '$..content', contains: 'sk-' } } }] });
+    expect(scoped.warnings).toEqual([]);
+  });
+
   it('swaps policies atomically, keeps the old one when the new one is invalid, and keeps unchanged limit counters', async () => {
     const p = { default: 'allow', mode: 'enforce', rules: [{ name: 'two', limit: { per: 'global', calls_per_minute: 2 } }] };
     const e = await createEngine({ policy: p });

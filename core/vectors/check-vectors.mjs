@@ -140,7 +140,7 @@ function checkExpect(where, e, layers) {
   if (!(e.matched_rule === null || typeof e.matched_rule === 'string')) err(where, 'matched_rule must be a string or null');
   if (!REASONS.includes(e.reason)) return err(where, `reason ${JSON.stringify(e.reason)}`);
   if (!SOURCES.includes(e.rule_source)) err(where, `rule_source ${JSON.stringify(e.rule_source)}`);
-  // consistency between the fields (semantics-notes, "The decision")
+  // consistency between the fields (docs/policy-language.md, "The decision")
   if ((e.result === 'allow') !== ALLOW_REASONS.includes(e.reason)) err(where, `result ${e.result} does not fit reason ${e.reason}`);
   if ((e.matched_rule === null) !== NO_RULE.includes(e.reason)) err(where, `matched_rule ${JSON.stringify(e.matched_rule)} does not fit reason ${e.reason}`);
   if ((e.rule_source === null) !== NO_SOURCE.includes(e.reason)) err(where, `rule_source ${JSON.stringify(e.rule_source)} does not fit reason ${e.reason}`);
