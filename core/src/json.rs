@@ -101,35 +101,24 @@ impl Tape {
         loop {
             // Parse one value start.
             match p.peek() {
-                Some(b'{') => {
+                Some(open @ (b'{' | b'[')) => {
+                    let (kind, close) = if open == b'{' { (Kind::Object, b'}') } else { (Kind::Array, b']') };
                     p.pos += 1;
                     if self.stack.len() >= MAX_DEPTH {
                         return Err(ParseError::TooDeep);
                     }
                     self.stack.push(self.nodes.len() as u32);
-                    self.nodes.push(Node { kind: Kind::Object, escaped: false, a: 0, b: 0 });
+                    self.nodes.push(Node { kind, escaped: false, a: 0, b: 0 });
                     p.ws();
-                    if p.peek() == Some(b'}') {
+                    if p.peek() == Some(close) {
                         p.pos += 1;
                         self.close();
                     } else {
-                        self.key(p)?;
-                        continue;
-                    }
-                }
-                Some(b'[') => {
-                    p.pos += 1;
-                    if self.stack.len() >= MAX_DEPTH {
-                        return Err(ParseError::TooDeep);
-                    }
-                    self.stack.push(self.nodes.len() as u32);
-                    self.nodes.push(Node { kind: Kind::Array, escaped: false, a: 0, b: 0 });
-                    p.ws();
-                    if p.peek() == Some(b']') {
-                        p.pos += 1;
-                        self.close();
-                    } else {
-                        self.count_member();
+                        if kind == Kind::Object {
+                            self.key(p)?;
+                        } else {
+                            self.count_member();
+                        }
                         continue;
                     }
                 }
