@@ -132,6 +132,16 @@ export class Engine {
     return this.#warnings;
   }
 
+  /** Whether the loaded policy reads request bodies (if not, callers need not read them). */
+  get needsBody(): boolean {
+    return this.#needsBody;
+  }
+
+  /** Bodies larger than this many bytes fail closed. */
+  get bodyLimit(): number {
+    return this.#bodyLimit;
+  }
+
   /** Rule names in evaluation order (org first). */
   get rules(): readonly { name: string; source: RuleSource }[] {
     return this.#rules;
@@ -238,7 +248,9 @@ export class Engine {
     }
     let body = req.body;
     let bodyState = BODY_ABSENT;
-    if (this.#needsBody && body != null) {
+    if (this.#needsBody && req.bodyUnavailable) {
+      bodyState = BODY_TOO_LARGE;
+    } else if (this.#needsBody && body != null) {
       if (typeof body === 'string') {
         if (body.length > this.#bodyLimit) bodyState = BODY_TOO_LARGE;
         else size += body.length * 3;

@@ -44,6 +44,11 @@ export interface RequestFacts {
   headers?: HeaderInput;
   /** The body exactly as it will be sent; absent for none. */
   body?: string | Uint8Array | ArrayBuffer | null;
+  /**
+   * The request has a body that could not be read for the policy (a stream, or larger than the body
+   * limit): body conditions fail closed, exactly as for a body over the limit.
+   */
+  bodyUnavailable?: boolean;
 }
 
 export interface EvaluateOptions {

@@ -1,0 +1,1 @@
+export { FetchInstrumentation, type FetchInstrumentationConfig } from './instrumentation.js';
