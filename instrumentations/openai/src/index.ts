@@ -1,0 +1,1 @@
+export { OpenAIInstrumentation, SUPPORTED_VERSIONS, type OpenAIInstrumentationConfig } from './instrumentation.js';
