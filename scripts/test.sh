@@ -16,6 +16,14 @@ else
   echo "== core: cargo test skipped: Debian's Rust toolchain is not installed (see core/README.md)"
 fi
 
+# The out-of-process app tests run on Node 22 as well as on the Node running the tests.
+if [ -z "${CHECKRD_NODE22_BIN:-}" ]; then
+  . scripts/node-env.sh
+  if node22_dir=$(checkrd_fetch_node "$CHECKRD_NODE22_VERSION"); then
+    export CHECKRD_NODE22_BIN="$node22_dir/bin/node"
+  fi
+fi
+
 echo "== vitest"
 npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=.checkrd-tmp/vitest.json "$@" || status=1
 read -r ts_passed ts_failed < <(node -e '

@@ -4,12 +4,22 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
-const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;
 
-describe('examples/quickstart', () => {
+// Node 24 (the running one) and Node 22 (fetched by scripts/test.sh into .node/, passed as CHECKRD_NODE22_BIN).
+const nodes: [string, string | undefined][] = [
+  [`node ${process.versions.node}`, process.execPath],
+  ['node 22', process.env.CHECKRD_NODE22_BIN],
+];
+
+describe.each(nodes)('examples/quickstart on %s', (_label, node) => {
+  const run = (script: string) => {
+    if (!node) throw new Error('CHECKRD_NODE22_BIN is not set: run the tests with ./run test, which fetches Node 22');
+    return promisify(execFile)(node, [script], { cwd: root, timeout: 30_000 });
+  };
+
   it('ESM app: allowed, denied by model, rate limited; denied calls never reach the server', async () => {
-    const { stdout } = await run(process.execPath, ['examples/quickstart/app.mjs'], { cwd: root, timeout: 30_000 });
+    const { stdout } = await run('examples/quickstart/app.mjs');
     const verdicts = stdout.split('\n').filter((l) => /^(ALLOW|DENY)/.test(l)).map((l) => l.split(':')[0]);
     expect(verdicts).toEqual(['ALLOW gpt-4o', 'ALLOW gpt-4o-mini', 'DENY  gpt-5', 'ALLOW gpt-4o', 'ALLOW gpt-4o', 'DENY  gpt-4o']);
     expect(stdout).toContain('rule "rate_limit_per_model" (rate_limited)');
@@ -18,7 +28,7 @@ describe('examples/quickstart', () => {
   });
 
   it('CommonJS app: the same guard through require()', async () => {
-    const { stdout } = await run(process.execPath, ['examples/quickstart/app.cjs'], { cwd: root, timeout: 30_000 });
+    const { stdout } = await run('examples/quickstart/app.cjs');
     expect(stdout).toContain('ALLOW gpt-4o');
     expect(stdout).toContain('DENY  gpt-5: default_deny');
     expect(stdout).toContain('received 1');
