@@ -160,20 +160,30 @@ export function guardRequest(tracer: Tracer, guard: Guard, facts: RequestFacts, 
   return { span, decision };
 }
 
-/** Records a failure of an allowed request on its span and ends it. */
-export function endWithError(span: Span, err: unknown): void {
+/** Records a failure of an allowed request on its span (error.type, exception, error status). */
+export function recordError(span: Span, err: unknown): void {
   if (err instanceof Error) span.recordException(err);
   span.setAttribute(A.ATTR_ERROR_TYPE, (err as Error)?.name ?? 'Error');
   span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message ?? String(err) });
+}
+
+/** Records a failure of an allowed request on its span and ends it. */
+export function endWithError(span: Span, err: unknown): void {
+  recordError(span, err);
   span.end();
 }
 
-/** Records the response status on the span and ends it (status ≥ 400 is an error for a client span). */
-export function endWithStatus(span: Span, status: number): void {
+/** Records the response status on the span (status ≥ 400 is an error for a client span). */
+export function recordResponseStatus(span: Span, status: number): void {
   span.setAttribute(A.ATTR_HTTP_RESPONSE_STATUS_CODE, status);
   if (status >= 400) {
     span.setAttribute(A.ATTR_ERROR_TYPE, String(status));
     span.setStatus({ code: SpanStatusCode.ERROR });
   }
+}
+
+/** Records the response status on the span and ends it (status ≥ 400 is an error for a client span). */
+export function endWithStatus(span: Span, status: number): void {
+  recordResponseStatus(span, status);
   span.end();
 }

@@ -10,11 +10,20 @@ export {
   httpAttributes,
   urlParts,
   endWithError,
+  recordError,
   endWithStatus,
+  recordResponseStatus,
   type GuardOptions,
   type CreateGuardOptions,
   type GuardedRequest,
   type GuardRequestOptions,
 } from './guard.js';
 export { runDecided, currentDecided, runUndecided, type DecidedContext } from './context.js';
+export {
+  tapResponse,
+  openaiExtractor,
+  anthropicExtractor,
+  type ResponseFacts,
+  type ResponseExtractor,
+} from './response.js';
 export * from './attributes.js';

@@ -1,14 +1,16 @@
 /**
  * fetch and undici: an undici dispatcher interceptor on the global dispatcher (the one Node's built-in
- * fetch and the undici package both use). Diagnostics channels observe requests but cannot stop them;
- * an interceptor runs before the connection is made and can fail the request instead of dispatching it,
+ * fetch and the undici package both use, kept on globalThis under Symbol.for('undici.globalDispatcher.1')).
+ * The interceptor is composed onto Node's own bundled dispatcher: importing the npm undici package here
+ * would install its Agent under the built-in fetch, which upstream reports break (undici #5500, #5858).
+ * Diagnostics channels observe requests but cannot stop them; an interceptor runs before the connection is made and can fail the request instead of dispatching it,
  * so a denied request never opens a socket. fetch then rejects with TypeError('fetch failed',
  * { cause: PolicyDeniedError }) — `isPolicyDenied(err)` looks through the cause.
  */
 import { context, trace, type Span } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { currentDecided, endWithError, endWithStatus, guardRequest, resolveGuard, type Guard } from '@checkrd/instrumentation-common';
-import { getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { peekBody, type DispatchBody } from './body.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 
@@ -17,11 +19,20 @@ export interface FetchInstrumentationConfig extends InstrumentationConfig {
   guard?: Guard;
 }
 
-const STATE = Symbol.for('checkrd.fetch.original-dispatcher.v1');
-const g = globalThis as unknown as Record<symbol, Dispatcher | undefined>;
+/**
+ * The global dispatchers: Symbol.for('undici.globalDispatcher.1') is the one Node's bundled fetch uses
+ * (and undici 6/7); undici 8 keeps its own under '.2' and, when it is first imported, also replaces '.1'.
+ * Each one present is wrapped; enable() is idempotent and re-wraps a dispatcher that replaced ours, so
+ * calling it again after importing undici 8 restores the guard.
+ */
+const SYMBOLS = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')];
 
 type Handler = Dispatcher.DispatchHandler & Record<string, unknown>;
 type DispatchFn = (opts: Dispatcher.DispatchOptions, handler: Handler) => boolean;
+const ORIGINALS = Symbol.for('checkrd.fetch.originals.v1');
+const g = globalThis as unknown as Record<symbol, unknown>;
+type Originals = Map<symbol, { original: Dispatcher; composed: Dispatcher }>;
+const originals = (): Originals => ((g[ORIGINALS] as Originals | undefined) ?? (g[ORIGINALS] = new Map()) as Originals);
 
 export class FetchInstrumentation extends InstrumentationBase<FetchInstrumentationConfig> {
   constructor(config: FetchInstrumentationConfig = {}) {
@@ -38,18 +49,26 @@ export class FetchInstrumentation extends InstrumentationBase<FetchInstrumentati
   }
 
   override enable(): void {
-    if (g[STATE]) return;
-    const original = getGlobalDispatcher();
-    g[STATE] = original;
-    // compose() calls the interceptor at once; enable() may run inside InstrumentationBase's constructor.
-    setGlobalDispatcher(original.compose((dispatch) => intercept(this, dispatch as unknown as DispatchFn)));
+    // Load Node's bundled undici (synchronously) so that its global dispatcher exists to be wrapped.
+    if (!g[SYMBOLS[0]!]) new Response('');
+    const map = originals();
+    for (const sym of SYMBOLS) {
+      const current = g[sym] as Dispatcher | undefined;
+      if (!current || typeof current.compose !== 'function') continue;
+      if (map.get(sym)?.composed === current) continue;
+      // compose() calls the interceptor at once; enable() may run inside InstrumentationBase's constructor.
+      const composed = current.compose((dispatch) => intercept(this, dispatch as unknown as DispatchFn));
+      map.set(sym, { original: current, composed });
+      g[sym] = composed;
+    }
   }
 
   override disable(): void {
-    const original = g[STATE];
-    if (!original) return;
-    setGlobalDispatcher(original);
-    g[STATE] = undefined;
+    const map = originals();
+    for (const [sym, { original, composed }] of map) {
+      if (g[sym] === composed) g[sym] = original;
+    }
+    map.clear();
   }
 }
 

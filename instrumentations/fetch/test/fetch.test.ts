@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { request as undiciRequest } from 'undici';
 import { isPolicyDenied, PolicyDeniedError, runDecided, setGlobalGuard } from '@checkrd/instrumentation-common';
 import { countingGuard, otel, testServer, type TestServer } from '../../common/test/helpers.js';
 import { FetchInstrumentation } from '../src/index.js';
@@ -88,6 +87,9 @@ describe('fetch instrumentation (real fetch, real OTel SDK, local server)', () =
   });
 
   it('guards the undici package too', async () => {
+        const { request: undiciRequest } = await import('undici');
+    // undici 8, imported for the first time, replaced fetch's dispatcher: enabling again re-wraps it.
+    inst.enable();
     const err = await undiciRequest(`${server.url}/x/admin/y`).catch((e: unknown) => e);
     expect(isPolicyDenied(err)).toBe(true);
     const ok = await undiciRequest(`${server.url}/ok`);

@@ -4,7 +4,8 @@
  * then `fetchWithTimeout(url, req, …)`. The guard decides in `prepareRequest`: an error thrown there
  * propagates to the caller as is — the SDK neither retries it nor wraps it into APIConnectionError — and
  * nothing has been sent. The allowed attempt's fetch runs marked as decided, so the fetch and node:http
- * instrumentations below make no second decision.
+ * instrumentations below make no second decision. The attempt's span ends when its response is finished
+ * (body read, stream ended, errored or cancelled), with the response model and token usage it reports.
  */
 import type { Span } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped, type InstrumentationConfig } from '@opentelemetry/instrumentation';
@@ -13,10 +14,11 @@ import {
   ATTR_GEN_AI_PROVIDER_NAME,
   ATTR_GEN_AI_REQUEST_MODEL,
   endWithError,
-  endWithStatus,
   guardRequest,
+  openaiExtractor,
   resolveGuard,
   runDecided,
+  tapResponse,
   type Guard,
 } from '@checkrd/instrumentation-common';
 import type { Decision } from '@checkrd/core';
@@ -126,13 +128,14 @@ function fetchWithTimeout(original: ClientProto['fetchWithTimeout']): ClientProt
   return async function (this: unknown, url, init, ms, controller) {
     const attempt = init?.[ATTEMPT];
     if (!attempt) return original.call(this, url, init, ms, controller);
+    let res: Response;
     try {
-      const res = await runDecided({ decision: attempt.decision, by: 'openai' }, () => original.call(this, url, init, ms, controller));
-      endWithStatus(attempt.span, res.status);
-      return res;
+      res = await runDecided({ decision: attempt.decision, by: 'openai' }, () => original.call(this, url, init, ms, controller));
     } catch (err) {
       endWithError(attempt.span, err);
       throw err;
     }
+    // The span ends when the body has been read (JSON) or the stream ends, errors or is cancelled.
+    return tapResponse(res, attempt.span, openaiExtractor);
   };
 }

@@ -1,0 +1,1 @@
+export { AnthropicInstrumentation, SUPPORTED_VERSIONS, type AnthropicInstrumentationConfig } from './instrumentation.js';

@@ -1,0 +1,1 @@
+export { GroqInstrumentation, SUPPORTED_VERSIONS, type GroqInstrumentationConfig } from './instrumentation.js';
