@@ -437,10 +437,14 @@ describe('tapResponse: the Response behaves as before', () => {
 describe('tapResponse: bodies nobody reads', () => {
   beforeEach(() => o.reset());
 
+  const tick = () => new Promise((r) => setTimeout(r, 5));
+  /** Collects garbage until `done()`. gc() runs in a job of its own: a WeakRef deref'd in a job keeps its target to the job's end. */
   async function collectUntil(done: () => boolean): Promise<void> {
-    for (let i = 0; i < 100 && !done(); i++) {
+    for (let i = 0; i < 100; i++) {
+      await tick();
       gc();
-      await new Promise((r) => setTimeout(r, 10));
+      await tick();
+      if (done()) return;
     }
   }
 
