@@ -136,7 +136,7 @@ if (provider) {
 // ---------------------------------------------------------------------------------------------------
 // checkrd only: where its time goes. Not part of the timed series above.
 let breakdown;
-if (guard) breakdown = await profileCheckrd();
+if (guard && process.env.CHECKRD_BENCH_NO_BREAKDOWN !== '1') breakdown = await profileCheckrd();
 
 process.stdout.write(
   JSON.stringify({
@@ -151,6 +151,7 @@ process.stdout.write(
     memory: process.memoryUsage().rss,
   }) + '\n',
 );
+await inProcessServer?.close();
 
 // ---------------------------------------------------------------------------------------------------
 async function profileCheckrd() {

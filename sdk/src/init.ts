@@ -2,7 +2,7 @@
  * `init` and `instrument*`: the three-line setup of the seed's quickstart.
  *
  *   await init({ agentId: 'checkout-agent', policy: 'policy.yaml' });
- *   instrumentOpenAI();
+ *   instrumentOpenAI();                     // or instrument() for every installed vendor SDK
  *
  * init loads and validates the policy, builds the engine and installs the guard every instrumentation
  * uses. It also loads the installed vendor SDKs' module objects (CommonJS and ESM), so that
@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { trace, type TracerProvider } from '@opentelemetry/api';
 import { createGuard, getGlobalGuard, setGlobalGuard, type Guard } from '@checkrd/instrumentation-common';
 import { FetchInstrumentation } from '@checkrd/instrumentation-fetch';
-import { OpenAIInstrumentation } from '@checkrd/instrumentation-openai';
+import { HttpInstrumentation } from '@checkrd/instrumentation-http';
 import type { EngineOptions, PolicyDocument } from '@checkrd/core';
+import { VENDORS, type VendorInstrumentation, type VendorName } from './vendors.js';
 
 export interface InitOptions {
   /** The agent's id (CHECKRD_AGENT_ID). */
@@ -29,31 +30,32 @@ export interface InitOptions {
   tracerProvider?: TracerProvider;
 }
 
-type Vendor = 'openai';
 interface Loaded {
   cjs?: unknown;
   esm?: unknown;
 }
 
 const state: {
-  loaded: Partial<Record<Vendor, Loaded>>;
+  loaded: Partial<Record<VendorName, Loaded>>;
+  vendors: Partial<Record<VendorName, VendorInstrumentation>>;
   fetch?: FetchInstrumentation;
-  openai?: OpenAIInstrumentation;
+  http?: HttpInstrumentation;
   tracerProvider?: TracerProvider;
-} = { loaded: {} };
+} = { loaded: {}, vendors: {} };
 
 function env(name: string): string | undefined {
   const v = process.env[name];
   return v === undefined || v === '' ? undefined : v;
 }
 
-async function loadVendor(name: Vendor): Promise<Loaded> {
+/** The app's copy of a vendor SDK, as CommonJS exports and as an ESM namespace (either may be absent). */
+async function loadVendor(name: string): Promise<Loaded> {
   const out: Loaded = {};
   const req = createRequire(join(process.cwd(), 'package.json'));
   try {
     out.cjs = req(name);
   } catch {
-    // not installed for the app
+    // not installed for the app (or ESM-only)
   }
   try {
     out.esm = await import(name);
@@ -76,7 +78,9 @@ export async function init(opts: InitOptions = {}): Promise<Guard> {
   const guard = await createGuard({ agentId, policy, onEngineError, ...(mode ? { mode } : {}) });
   setGlobalGuard(guard);
   state.tracerProvider = opts.tracerProvider;
-  state.loaded.openai ??= await loadVendor('openai');
+  for (const [name, v] of Object.entries(VENDORS) as [VendorName, (typeof VENDORS)[VendorName]][]) {
+    state.loaded[name] ??= await loadVendor(v.module);
+  }
   return guard;
 }
 
@@ -96,37 +100,68 @@ export function instrumentFetch(): void {
   state.fetch.enable();
 }
 
-/** Guards the openai SDK (and fetch beneath it). Idempotent; works before or after openai is imported. */
-export function instrumentOpenAI(): void {
-  requireInit('instrumentOpenAI');
-  instrumentFetch();
-  state.openai ??= withProvider(new OpenAIInstrumentation());
-  state.openai.enable();
-  const loaded = state.loaded.openai;
-  for (const mod of [loaded?.cjs, loaded?.esm]) if (mod) state.openai.patchClient(mod as never);
+/** Guards node:http and node:https (axios, got, node-fetch, the AWS SDK). Idempotent. */
+export function instrumentHttp(): void {
+  requireInit('instrumentHttp');
+  state.http ??= withProvider(new HttpInstrumentation());
+  state.http.enable();
 }
 
-/** Every installed vendor SDK, plus fetch/undici. Returns what is covered. */
+function isLoaded(name: VendorName): boolean {
+  const l = state.loaded[name];
+  return Boolean(l?.cjs || l?.esm);
+}
+
+function instrumentVendor(name: VendorName, fn: string): void {
+  requireInit(fn);
+  instrumentFetch();
+  instrumentHttp();
+  const inst = (state.vendors[name] ??= withProvider(VENDORS[name].make()));
+  inst.enable();
+  const loaded = state.loaded[name];
+  for (const mod of [loaded?.cjs, loaded?.esm]) if (mod) inst.patchClient(mod as never);
+}
+
+/** Guards the openai SDK (and fetch/http beneath it). Idempotent; works before or after it is imported. */
+export const instrumentOpenAI = (): void => instrumentVendor('openai', 'instrumentOpenAI');
+/** Guards @anthropic-ai/sdk. */
+export const instrumentAnthropic = (): void => instrumentVendor('anthropic', 'instrumentAnthropic');
+/** Guards cohere-ai. */
+export const instrumentCohere = (): void => instrumentVendor('cohere', 'instrumentCohere');
+/** Guards @google/genai. */
+export const instrumentGoogleGenAI = (): void => instrumentVendor('google-genai', 'instrumentGoogleGenAI');
+/** Guards @mistralai/mistralai. */
+export const instrumentMistral = (): void => instrumentVendor('mistral', 'instrumentMistral');
+/** Guards groq-sdk. */
+export const instrumentGroq = (): void => instrumentVendor('groq', 'instrumentGroq');
+
+/** Every installed vendor SDK, plus fetch/undici and node:http. Returns the paths covered. */
 export function instrument(): { covered: string[] } {
   requireInit('instrument');
-  const covered = ['fetch', 'undici'];
   instrumentFetch();
-  if (state.loaded.openai?.cjs || state.loaded.openai?.esm) {
-    instrumentOpenAI();
-    covered.push('openai');
+  instrumentHttp();
+  const covered = ['fetch', 'undici', 'node:http', 'node:https'];
+  for (const name of Object.keys(VENDORS) as VendorName[]) {
+    if (!isLoaded(name)) continue;
+    instrumentVendor(name, 'instrument');
+    covered.push(VENDORS[name].module);
   }
   return { covered };
 }
 
-/** Unpatches everything and removes the guard. */
+/** Unpatches everything, removes the guard and flushes the tracer provider. */
 export async function shutdown(): Promise<void> {
-  const loaded = state.loaded.openai;
-  for (const mod of [loaded?.cjs, loaded?.esm]) if (mod && state.openai) state.openai.unpatchClient(mod as never);
-  state.openai?.disable();
+  for (const [name, inst] of Object.entries(state.vendors) as [VendorName, VendorInstrumentation][]) {
+    const loaded = state.loaded[name];
+    for (const mod of [loaded?.cjs, loaded?.esm]) if (mod) inst.unpatchClient(mod as never);
+    inst.disable();
+  }
+  state.vendors = {};
   state.fetch?.disable();
-  state.openai = undefined;
+  state.http?.disable();
   state.fetch = undefined;
+  state.http = undefined;
   setGlobalGuard(undefined);
-  const p = state.tracerProvider as { forceFlush?: () => Promise<void> } | undefined;
-  await p?.forceFlush?.();
+  const p = (state.tracerProvider ?? trace.getTracerProvider()) as { forceFlush?: () => Promise<void> };
+  await p.forceFlush?.();
 }

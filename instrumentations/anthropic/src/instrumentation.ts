@@ -1,13 +1,16 @@
 /**
  * The @anthropic-ai/sdk SDK (Stainless-generated, 1.x). Unlike openai, this SDK calls `prepareRequest`
- * inside `fetchWithTimeout`, as the innermost step of its middleware chain, and an error thrown there is
- * branded as a fetch error: the SDK retries it and wraps it in APIConnectionError. So the guard does not
- * decide in `prepareRequest`. It decides in a middleware of its own, appended innermost to the client's
- * `backendMiddleware()` (the hook third-party backends use to rewrite and sign requests). That chain runs
- * once per HTTP attempt, retries included, and once per `next()` call of a middleware that replays a
- * request; it sees the URL, headers and body after every other middleware. An error a middleware throws
- * reaches the caller as is: no retry, no APIConnectionError. The allowed request's `next()` runs marked
- * as decided, so the fetch and node:http instrumentations below make no second decision.
+ * inside `fetchWithTimeout`, as the innermost step of its middleware chain (client.ts, `innerFetch`), and
+ * an error thrown there counts as a fetch error: the SDK retries it and then throws APIConnectionError
+ * with it as the cause. So the guard does not decide in `prepareRequest`. It decides in a middleware of
+ * its own, appended innermost to the client's `backendMiddleware()` (the hook third-party backends use to
+ * rewrite and sign requests). The chain runs once per HTTP attempt, retries included, and again for each
+ * `next()` of a middleware that replays a request; the guard sees the URL, headers and body as every
+ * other middleware left them (only `prepareRequest`'s auth headers and trace headers are set after it).
+ * With a middleware present, `makeRequest` hands an error a middleware threw to the caller as is — no
+ * retry, no APIConnectionError — unless it is fetch-origin, an abort, an APIConnectionError or a
+ * RetryableError, or its text says "timeout" (see keepOffTimeoutPath). The allowed request's `next()`
+ * runs marked as decided, so the fetch and node:http instrumentations below make no second decision.
  */
 import type { Span } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped, type InstrumentationConfig } from '@opentelemetry/instrumentation';
@@ -15,12 +18,13 @@ import {
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,
   ATTR_GEN_AI_REQUEST_MODEL,
+  anthropicExtractor,
   endWithError,
-  endWithStatus,
   guardRequest,
   PolicyDeniedError,
   resolveGuard,
   runDecided,
+  tapResponse,
   type Guard,
   type GuardedRequest,
 } from '@checkrd/instrumentation-common';
@@ -40,7 +44,7 @@ interface APIRequest extends RequestInit {
   headers: Headers;
 }
 
-/** The part of the SDK's request options the guard reads (`ctx.options`; absent for credential exchanges). */
+/** The part of the SDK's request options (`ctx.options`) the guard reads. */
 interface RequestOptions {
   method?: string;
   path?: string;
@@ -153,7 +157,7 @@ export class AnthropicInstrumentation extends InstrumentationBase<AnthropicInstr
       throw err;
     }
     const { span, decision } = guarded;
-    return send(span, () => runDecided({ decision, by: 'anthropic' }, () => next(request)));
+    return send(span, () => runDecided({ decision, by: 'anthropic', url: request.url, method: request.method ?? 'GET' }, () => next(request)));
   }
 }
 
@@ -171,14 +175,15 @@ function keepOffTimeoutPath(err: unknown): void {
   Object.defineProperty(err, 'toString', { value: () => text, configurable: true, writable: true, enumerable: false });
 }
 
-/** Sends the allowed request and ends its span with the response status or the error. */
+/** Sends the allowed request; its span ends with the error, or when the response body has been read. */
 async function send(span: Span, call: () => Promise<Response>): Promise<Response> {
+  let res: Response;
   try {
-    const res = await call();
-    endWithStatus(span, res.status);
-    return res;
+    res = await call();
   } catch (err) {
     endWithError(span, err);
     throw err;
   }
+  // The span ends when the body has been read (JSON) or the stream ends, errors or is cancelled.
+  return tapResponse(res, span, anthropicExtractor);
 }

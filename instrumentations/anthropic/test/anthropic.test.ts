@@ -20,6 +20,20 @@ const message = (model: string) => ({
   usage: { input_tokens: 3, output_tokens: 1 },
 });
 
+/** The SSE events of a streamed message, as the API sends them. */
+const messageStream = (model: string) =>
+  [
+    ['message_start', { type: 'message_start', message: { ...message(model), content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } } }],
+    ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }],
+    ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hi' } }],
+    ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: ' there' } }],
+    ['content_block_stop', { type: 'content_block_stop', index: 0 }],
+    ['message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 5 } }],
+    ['message_stop', { type: 'message_stop' }],
+  ]
+    .map(([event, data]) => `event: ${event as string}\ndata: ${JSON.stringify(data)}\n\n`)
+    .join('');
+
 const POLICY = (host: string, mode: 'enforce' | 'dry_run') => `
 default: deny
 mode: ${mode}
@@ -54,8 +68,14 @@ describe('anthropic instrumentation (real @anthropic-ai/sdk against a local serv
         res.end('{"type":"error","error":{"type":"api_error","message":"boom"}}');
         return;
       }
+      const params = JSON.parse(body || '{}') as { model?: string; stream?: boolean };
+      if (params.stream) {
+        res.setHeader('content-type', 'text/event-stream');
+        res.end(messageStream(params.model ?? 'x'));
+        return;
+      }
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(message(JSON.parse(body || '{}').model ?? 'x')));
+      res.end(JSON.stringify(message(params.model ?? 'x')));
     });
     guard = await countingGuard(POLICY(`127.0.0.1:${server.port}`, 'enforce'));
     dryRun = await countingGuard(POLICY(`127.0.0.1:${server.port}`, 'dry_run'));
@@ -97,8 +117,30 @@ describe('anthropic instrumentation (real @anthropic-ai/sdk against a local serv
       'server.address': '127.0.0.1',
       'server.port': server.port,
       'url.path': '/v1/messages',
+      'gen_ai.response.model': 'claude-sonnet-5',
+      'gen_ai.usage.input_tokens': 3,
+      'gen_ai.usage.output_tokens': 1,
     });
     for (const s of o.spans()) expect(JSON.stringify(s.attributes)).not.toContain('sk-ant-test-secret');
+  });
+
+  it('a streamed call: its span ends with the stream, with the model and usage the events report', async () => {
+    const stream = await client.messages.create({ model: 'claude-sonnet-5', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hello' }] });
+    expect(spans()).toHaveLength(0);
+    let text = '';
+    for await (const event of stream) if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+    expect(text).toBe('hi there');
+    expect(guard.evaluations).toBe(1);
+    const ours = spans();
+    expect(ours).toHaveLength(1);
+    expect(ours[0]!.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'claude-sonnet-5',
+      'gen_ai.response.model': 'claude-sonnet-5',
+      'gen_ai.usage.input_tokens': 3,
+      'gen_ai.usage.output_tokens': 5,
+      'http.response.status_code': 200,
+    });
   });
 
   it('rejects a denied call at once with PolicyDeniedError: not wrapped, not retried, no connection', async () => {
@@ -165,6 +207,21 @@ describe('anthropic instrumentation (real @anthropic-ai/sdk against a local serv
     expect(err).toBeInstanceOf(PolicyDeniedError);
     expect(guard.evaluations).toBe(1);
     expect(server.requests.length).toBe(requests);
+  });
+
+  it('decides every request a middleware sends: a replay through next() is decided again', async () => {
+    const replay: Middleware = async (req, next) => {
+      const first = await next(req);
+      await first.body?.cancel();
+      return next(req);
+    };
+    const withReplay = new Anthropic({ apiKey: 'sk-ant-test-secret', baseURL: server.url, maxRetries: 0, middleware: [replay] });
+    const requests = server.requests.length;
+    const r = await create(withReplay, 'claude-sonnet-5');
+    expect(r.model).toBe('claude-sonnet-5');
+    expect(guard.evaluations).toBe(2);
+    expect(server.requests.length).toBe(requests + 2);
+    expect(spans().map((s) => s.attributes['checkrd.policy.result'])).toEqual(['allow', 'allow']);
   });
 
   // Regression: the SDK takes any attempt error whose String() says "timeout" for a timeout, retries it

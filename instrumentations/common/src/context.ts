@@ -10,6 +10,26 @@ export interface DecidedContext {
   decision: Decision;
   /** Which instrumentation decided, e.g. "openai". */
   by: string;
+  /**
+   * The request that was decided (absolute URL and method). When given, a lower layer skips only that
+   * request: a redirect to another URL made while the mark is set is decided again.
+   */
+  url?: string;
+  method?: string;
+}
+
+/** True when the request at `url` with `method` is the one an outer layer already decided. */
+export function isDecided(url: string, method: string): boolean {
+  const ctx = storage.getStore();
+  if (!ctx) return false;
+  if (ctx.url === undefined) return true;
+  return sameRequest(ctx.url, url) && (ctx.method === undefined || ctx.method.toUpperCase() === method.toUpperCase());
+}
+
+function sameRequest(a: string, b: string): boolean {
+  const ua = URL.parse(a);
+  const ub = URL.parse(b);
+  return !!ua && !!ub && ua.origin === ub.origin && ua.pathname === ub.pathname && ua.search === ub.search;
 }
 
 const KEY = Symbol.for('checkrd.decided.v1');

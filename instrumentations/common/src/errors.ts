@@ -38,7 +38,8 @@ export class PolicyDeniedError extends CheckrdError {
 export function isPolicyDenied(err: unknown): err is Error {
   let e: unknown = err;
   for (let depth = 0; depth < 8 && typeof e === 'object' && e !== null; depth++) {
-    if (e instanceof PolicyDeniedError) return true;
+    // Some clients (node-fetch v2) keep only the original error's code, not the error itself.
+    if (e instanceof PolicyDeniedError || (e as { code?: unknown }).code === DENIED) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;

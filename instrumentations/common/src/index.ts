@@ -18,7 +18,7 @@ export {
   type GuardedRequest,
   type GuardRequestOptions,
 } from './guard.js';
-export { runDecided, currentDecided, runUndecided, type DecidedContext } from './context.js';
+export { runDecided, currentDecided, runUndecided, isDecided, type DecidedContext } from './context.js';
 export {
   tapResponse,
   openaiExtractor,
@@ -27,3 +27,16 @@ export {
   type ResponseExtractor,
 } from './response.js';
 export * from './attributes.js';
+export {
+  speakeasyTargets,
+  wrapCreateRequest,
+  wrapDo,
+  wrapRequest,
+  modelOf,
+  type CreateRequestFn,
+  type DoFn,
+  type RequestFn,
+  type SpeakeasyHost,
+  type SpeakeasyResult,
+  type SpeakeasyTargets,
+} from './speakeasy.js';

@@ -37,6 +37,8 @@ import * as A from './attributes.js';
 import { recordError, recordResponseStatus } from './guard.js';
 import { SseParser } from './sse.js';
 
+export { anthropicExtractor, openaiExtractor } from './extractors.js';
+
 export interface ResponseFacts {
   model?: string;
   inputTokens?: number;
@@ -98,10 +100,6 @@ class Tap {
     this.#span = span;
     this.#extract = extract;
     this.#kind = kind;
-  }
-
-  get ended(): boolean {
-    return this.#ended;
   }
 
   /** A chunk the caller read from the body stream. */
@@ -378,8 +376,14 @@ export function tapResponse(res: Response, span: Span, extract: ResponseExtracto
     span.end();
     return res;
   }
-  const getBody = findGetter(res, 'body');
-  const initial = getBody?.call(res);
+  let getBody: ((this: unknown) => unknown) | undefined;
+  let initial: unknown;
+  try {
+    getBody = findGetter(res, 'body');
+    initial = getBody?.call(res);
+  } catch {
+    getBody = undefined;
+  }
   if (!getBody || !isStream(initial)) {
     // No body (204, HEAD, …): the response is complete with its headers.
     tap.complete();
@@ -439,11 +443,11 @@ function instrument(res: Response, tap: Tap, getBody: (this: unknown) => unknown
           tap.finish({ error: err });
           throw err;
         }
-        if (!(result instanceof Promise)) {
+        if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') {
           tap.complete();
           return result;
         }
-        return result.then(
+        return Promise.resolve(result).then(
           (value: unknown) => {
             look(value);
             tap.complete();
@@ -487,54 +491,3 @@ function instrument(res: Response, tap: Tap, getBody: (this: unknown) => unknown
 
   registry.register(res, tap, tap.untouched);
 }
-
-/**
- * OpenAI: chat completions and completions (`model`, `usage.prompt_tokens/completion_tokens`, in the JSON
- * body or in stream chunks — the usage one with `stream_options.include_usage`), embeddings
- * (`usage.prompt_tokens`), the Responses API (`model`, `usage.input_tokens/output_tokens`, in the JSON
- * body or in the `response` of its `response.*` stream events).
- */
-export const openaiExtractor: ResponseExtractor = (event, facts) => {
-  if (!isRecord(event)) return;
-  const body =
-    typeof event.type === 'string' && event.type.startsWith('response.') && isRecord(event.response) ? event.response : event;
-  if (typeof body.model === 'string' && body.model !== '') facts.model = body.model;
-  const usage = body.usage;
-  if (!isRecord(usage)) return;
-  const input = count(usage.prompt_tokens) ?? count(usage.input_tokens);
-  const output = count(usage.completion_tokens) ?? count(usage.output_tokens);
-  if (input !== undefined) facts.inputTokens = input;
-  if (output !== undefined) facts.outputTokens = output;
-};
-
-/**
- * Anthropic messages: the JSON `message` (`model`, `usage`), or the stream's `message_start`
- * (`message.model`, `message.usage`) and `message_delta` (`usage.output_tokens`, cumulative; newer API
- * versions also repeat the input counts). The input count includes cache writes and reads
- * (`cache_creation_input_tokens`, `cache_read_input_tokens`), which Anthropic reports apart from
- * `input_tokens`: the GenAI conventions say gen_ai.usage.input_tokens SHOULD include cached tokens.
- */
-export const anthropicExtractor: ResponseExtractor = (event, facts) => {
-  if (!isRecord(event)) return;
-  let message: Rec | undefined;
-  let usage: unknown;
-  if (event.type === 'message') {
-    message = event;
-    usage = event.usage;
-  } else if (event.type === 'message_start' && isRecord(event.message)) {
-    message = event.message;
-    usage = message.usage;
-  } else if (event.type === 'message_delta') {
-    usage = event.usage;
-  } else {
-    return;
-  }
-  if (message && typeof message.model === 'string' && message.model !== '') facts.model = message.model;
-  if (!isRecord(usage)) return;
-  const input = count(usage.input_tokens);
-  if (input !== undefined) {
-    facts.inputTokens = input + (count(usage.cache_creation_input_tokens) ?? 0) + (count(usage.cache_read_input_tokens) ?? 0);
-  }
-  const output = count(usage.output_tokens);
-  if (output !== undefined) facts.outputTokens = output;
-};

@@ -422,6 +422,26 @@ describe('tapResponse: the Response behaves as before', () => {
     expect(() => t.body!.getReader()).toThrow(TypeError);
   });
 
+  it('end() runs once whatever happens after the end: cancel after done, text() after done, a second read', async () => {
+    const span = countedSpan();
+    const res = tapResponse(new Response(chatStream, { headers: SSE_HEADERS }), span, openaiExtractor);
+    const reader = res.body!.getReader();
+    while (!(await reader.read()).done);
+    await reader.cancel(new Error('late'));
+    await res.text().catch(() => undefined);
+    expect(await reader.read()).toEqual({ done: true, value: undefined });
+    expect(span.ends).toBe(1);
+  });
+
+  it('tapping twice composes: both spans end with the facts, the caller reads the same bytes', async () => {
+    const outer = countedSpan('outer');
+    const innerSpan = countedSpan('inner');
+    const res = tapResponse(tapResponse(new Response(chatStream, { headers: SSE_HEADERS }), innerSpan, openaiExtractor), outer, openaiExtractor);
+    expect(dec.decode(await readAll(res.body))).toBe(chatStream);
+    expect([outer.ends, innerSpan.ends]).toEqual([1, 1]);
+    expect(finished().map((x) => x.attributes['gen_ai.usage.input_tokens'])).toEqual([12, 12]);
+  });
+
   it('clone() before reading still works; the original is tracked', async () => {
     const span = countedSpan();
     const res = tapResponse(new Response(JSON.stringify(chatCompletion), { headers: JSON_HEADERS }), span, openaiExtractor);

@@ -9,7 +9,7 @@
  */
 import { context, trace, type Span } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
-import { currentDecided, endWithError, endWithStatus, guardRequest, resolveGuard, type Guard } from '@checkrd/instrumentation-common';
+import { endWithError, endWithStatus, guardRequest, isDecided, resolveGuard, type Guard } from '@checkrd/instrumentation-common';
 import type { Dispatcher } from 'undici';
 import { peekBody, type DispatchBody } from './body.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
@@ -75,10 +75,11 @@ export class FetchInstrumentation extends InstrumentationBase<FetchInstrumentati
 function intercept(inst: FetchInstrumentation, dispatch: DispatchFn): DispatchFn {
   return (opts, handler) => {
     const guard = resolveGuard(inst.getConfig().guard, 'fetch');
-    if (!guard || currentDecided()) return dispatch(opts, handler);
+    if (!guard) return dispatch(opts, handler);
     const origin = typeof opts.origin === 'string' ? opts.origin : (opts.origin?.toString() ?? '');
     const url = origin.replace(/\/$/, '') + (opts.path ?? '/');
     const method = opts.method ?? 'GET';
+    if (isDecided(url, method)) return dispatch(opts, handler);
     const headers = headerRecord(opts.headers);
     const decideAndSend = (bodyFacts: Uint8Array | string | undefined | 'too_large', body: DispatchBody) => {
       let span: Span;

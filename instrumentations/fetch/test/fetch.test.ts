@@ -119,6 +119,25 @@ describe('fetch instrumentation (real fetch, real OTel SDK, local server)', () =
     expect(guard.evaluations).toBe(0);
   });
 
+  it('decides a redirect again even inside an outer layer\'s decided request', async () => {
+    const redirector = await testServer((_req, _body, res) => {
+      res.statusCode = 302;
+      res.setHeader('location', `${server.url}/admin/secret`);
+      res.end();
+    });
+    try {
+      const url = `${redirector.url}/start`;
+      const d = guard.evaluate({ method: 'GET', url });
+      guard.evaluations = 0;
+      const err = await runDecided({ decision: d, by: 'test', url, method: 'GET' }, () => fetch(url)).catch((e: unknown) => e);
+      expect(isPolicyDenied(err)).toBe(true);
+      expect(guard.evaluations).toBe(1);
+      expect(redirector.requests).toHaveLength(1);
+    } finally {
+      await redirector.close();
+    }
+  });
+
   it('unpatches on disable and re-patches on enable without doubling', async () => {
     inst.disable();
     const res = await fetch(`${server.url}/admin/x`);

@@ -14,13 +14,14 @@ import {
   ATTR_GEN_AI_PROVIDER_NAME,
   ATTR_GEN_AI_REQUEST_MODEL,
   endWithError,
-  endWithStatus,
   guardRequest,
   resolveGuard,
   runDecided,
+  tapResponse,
   type Guard,
 } from '@checkrd/instrumentation-common';
 import type { Decision } from '@checkrd/core';
+import { groqExtractor } from './extractor.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 
 export interface GroqInstrumentationConfig extends InstrumentationConfig {
@@ -128,13 +129,14 @@ function fetchWithTimeout(original: ClientProto['fetchWithTimeout']): ClientProt
   return async function (this: unknown, url, init, ms, controller) {
     const attempt = init?.[ATTEMPT];
     if (!attempt) return original.call(this, url, init, ms, controller);
+    let res: Response;
     try {
-      const res = await runDecided({ decision: attempt.decision, by: 'groq' }, () => original.call(this, url, init, ms, controller));
-      endWithStatus(attempt.span, res.status);
-      return res;
+      res = await runDecided({ decision: attempt.decision, by: 'groq', url, method: init?.method ?? 'GET' }, () => original.call(this, url, init, ms, controller));
     } catch (err) {
       endWithError(attempt.span, err);
       throw err;
     }
+    // The span ends when the body has been read (JSON) or the stream ends, errors or is cancelled.
+    return tapResponse(res, attempt.span, groqExtractor);
   };
 }

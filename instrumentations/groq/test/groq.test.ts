@@ -5,6 +5,7 @@ import { isPolicyDenied, PolicyDeniedError } from '@checkrd/instrumentation-comm
 import { FetchInstrumentation } from '../../fetch/src/index.js';
 import { countingGuard, otel, testServer, type TestServer } from '../../common/test/helpers.js';
 import { GroqInstrumentation } from '../src/index.js';
+import { groqExtractor } from '../src/extractor.js';
 import { operationName } from '../src/instrumentation.js';
 
 const SCOPE = '@checkrd/instrumentation-groq';
@@ -17,6 +18,24 @@ const completion = (model: string) => ({
   choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop', logprobs: null }],
   usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
 });
+
+/** A streamed completion as Groq sends it: the usage in the final chunk's x_groq, then [DONE]. */
+const completionStream = (model: string) =>
+  [
+    { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta: { role: 'assistant', content: 'hi' }, finish_reason: null }], x_groq: { id: 'req_1' } },
+    { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta: { content: ' there' }, finish_reason: null }] },
+    {
+      id: 'chatcmpl-1',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model,
+      choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+      x_groq: { id: 'req_1', usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } },
+    },
+  ]
+    .map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`)
+    .concat('data: [DONE]\n\n')
+    .join('');
 
 const POLICY = (host: string, mode: 'enforce' | 'dry_run') => `
 default: deny
@@ -51,8 +70,14 @@ describe('groq instrumentation (real groq-sdk against a local server)', () => {
         res.end('{"error":{"message":"boom"}}');
         return;
       }
+      const params = JSON.parse(body || '{}') as { model?: string; stream?: boolean };
+      if (params.stream) {
+        res.setHeader('content-type', 'text/event-stream');
+        res.end(completionStream(params.model ?? 'x'));
+        return;
+      }
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(completion(JSON.parse(body || '{}').model ?? 'x')));
+      res.end(JSON.stringify(completion(params.model ?? 'x')));
     });
     guard = await countingGuard(POLICY(`127.0.0.1:${server.port}`, 'enforce'));
     dryRun = await countingGuard(POLICY(`127.0.0.1:${server.port}`, 'dry_run'));
@@ -94,8 +119,29 @@ describe('groq instrumentation (real groq-sdk against a local server)', () => {
       'server.address': '127.0.0.1',
       'server.port': server.port,
       'url.path': '/openai/v1/chat/completions',
+      'gen_ai.response.model': 'llama-3.3-70b-versatile',
+      'gen_ai.usage.input_tokens': 3,
+      'gen_ai.usage.output_tokens': 1,
     });
     expect(JSON.stringify(span!.attributes)).not.toContain('gsk-test-secret');
+  });
+
+  it('a streamed call: its span ends with the stream, with the usage of the final chunk (x_groq.usage)', async () => {
+    const stream = await client.chat.completions.create({ model: 'llama-3.1-8b-instant', stream: true, messages: [{ role: 'user', content: 'hello' }] });
+    expect(spans()).toHaveLength(0);
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('hi there');
+    expect(guard.evaluations).toBe(1);
+    const ours = spans();
+    expect(ours).toHaveLength(1);
+    expect(ours[0]!.attributes).toMatchObject({
+      'gen_ai.request.model': 'llama-3.1-8b-instant',
+      'gen_ai.response.model': 'llama-3.1-8b-instant',
+      'gen_ai.usage.input_tokens': 3,
+      'gen_ai.usage.output_tokens': 2,
+      'http.response.status_code': 200,
+    });
   });
 
   it('rejects a denied call at once with PolicyDeniedError: not wrapped, not retried, no connection', async () => {
@@ -169,6 +215,12 @@ describe('groq instrumentation (real groq-sdk against a local server)', () => {
     } finally {
       inst.patchClient(groqModule as never);
     }
+  });
+
+  it('reads x_groq.usage of stream chunks only (in a completion it holds cache statistics)', () => {
+    const facts = {};
+    groqExtractor({ object: 'chat.completion', model: 'm', usage: { prompt_tokens: 3, completion_tokens: 1 }, x_groq: { id: 'r', usage: { dram_cached_tokens: 9 } } }, facts);
+    expect(facts).toEqual({ model: 'm', inputTokens: 3, outputTokens: 1 });
   });
 
   it('names operations from the SDK paths', () => {

@@ -15,7 +15,7 @@
  */
 import type { Agent, ClientRequest } from 'node:http';
 import { option, type CallShape } from './facts.js';
-import type { ClientRequestInternals } from './internal-types.js';
+import type { AgentLike, ClientRequestInternals } from './internal-types.js';
 
 export interface Hold {
   /** Constructs the request with `construct(args)`, catching its request for a socket. */
@@ -45,7 +45,7 @@ export function holdConnection(args: unknown[], shape: CallShape, defaultAgent: 
     return holdAddRequest(args, defaultAgent);
   }
   if (agent === false) return holdAddRequest(args, (defaultAgent.constructor as { prototype: object }).prototype);
-  if (typeof (agent as Agent).addRequest === 'function') return holdAddRequest(args, agent as object);
+  if (typeof (agent as AgentLike).addRequest === 'function') return holdAddRequest(args, agent as object);
   // Not an agent: the constructor throws ERR_INVALID_ARG_TYPE before asking for a socket.
   return { construct: (c) => c(args), caught: false, release() {} };
 }
@@ -77,7 +77,7 @@ function holdAddRequest(args: unknown[], target: object): Hold {
     },
     release() {
       const k = kept!;
-      k.agent.addRequest(k.req, k.opts as never);
+      (k.agent as unknown as AgentLike).addRequest(k.req, k.opts);
     },
   };
 }

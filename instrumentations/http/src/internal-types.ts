@@ -1,4 +1,4 @@
-import type { Agent, ClientRequest } from 'node:http';
+import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { Guard } from '@checkrd/instrumentation-common';
 
 /** Which core module a call came through: it decides the default agent, as in Node. */
@@ -34,4 +34,13 @@ export interface HeldWrite {
 /** ClientRequest members used here that @types/node does not declare (or declares narrower). */
 export interface ClientRequestInternals {
   onSocket(socket: undefined, err?: unknown): void;
+  /** The agent the request got its socket from (undefined with createConnection and no agent). */
+  agent: Agent | undefined;
+  /** The response, once it arrived. */
+  res: IncomingMessage | null;
+}
+
+/** An agent as ClientRequest uses it (`addRequest` is public in Node, undeclared in @types/node). */
+export interface AgentLike {
+  addRequest(req: ClientRequest, opts: unknown): void;
 }

@@ -11,15 +11,17 @@
  *   before then wait in the request's own buffer, as for any request still waiting for a socket.
  * - a request that is already ended when the constructor returns (`http.get`): at once.
  * A request destroyed before it is decided is not decided: it fails as Node fails a destroyed request
- * that never got a socket ('error' unless aborted, then 'close').
+ * that never got a socket ('error' unless aborted, then 'close'). A held request that expects
+ * 100-continue gets its 'continue' from us (expect.ts).
  */
 import { context, diag, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { guardRequest, type Guard } from '@checkrd/instrumentation-common';
 import type { Agent, ClientRequest } from 'node:http';
 import { HeldBody } from './body.js';
 import { failHeld, holdConnection } from './connection.js';
+import { dropNextContinue, expectsContinue } from './expect.js';
 import { option, readArgs, requestHeaders, requestPort, requestUrl, type CallShape } from './facts.js';
-import type { BodyFacts, CoreHttpModule, RequestFn, Scheme } from './internal-types.js';
+import type { BodyFacts, ClientRequestInternals, CoreHttpModule, RequestFn, Scheme } from './internal-types.js';
 import { endSpanWithRequest } from './span.js';
 
 export interface RequestGuard {
@@ -33,6 +35,8 @@ export interface RequestGuard {
 const guarded = new WeakSet<ClientRequest>();
 
 type Method = (this: ClientRequest, ...args: unknown[]) => unknown;
+
+let warnedUnheld = false;
 
 /** Calls `original(...args)` with the connection held and the decision deferred as above. */
 export function guardedRequest(g: RequestGuard, self: unknown, original: RequestFn, args: unknown[]): ClientRequest {
@@ -53,7 +57,7 @@ export function guardedRequest(g: RequestGuard, self: unknown, original: Request
 
   const facts = (body: BodyFacts) => ({
     method: req.method,
-    url: requestUrl(req, requestPort(shape, req.agent as Agent | undefined)),
+    url: requestUrl(req, requestPort(shape, (req as unknown as ClientRequestInternals).agent)),
     headers: requestHeaders(req, shape),
     ...body,
   });
@@ -61,9 +65,13 @@ export function guardedRequest(g: RequestGuard, self: unknown, original: Request
   if (!hold.caught) {
     // The agent could not be held (not extensible): decide now, before the socket is assigned on the
     // next tick, from what is known; a body cannot be waited for, so body conditions fail closed.
-    diag.warn('checkrd: http instrumentation could not hold the connection of a request; deciding it at once');
+    if (!warnedUnheld) {
+      warnedUnheld = true;
+      diag.warn('checkrd: http instrumentation could not hold the connection of a request (agent not extensible); deciding it at once');
+    }
+    const body = guard.engine.needsBody && !req.writableEnded ? { bodyUnavailable: true } : {};
     try {
-      const { span } = context.with(parent, () => guardRequest(tracer, guard, facts(guard.engine.needsBody ? { bodyUnavailable: true } : {})));
+      const { span } = context.with(parent, () => guardRequest(tracer, guard, facts(body)));
       endSpanWithRequest(req, span);
     } catch (err) {
       req.destroy(err as Error);
@@ -79,13 +87,15 @@ export function guardedRequest(g: RequestGuard, self: unknown, original: Request
     installed.set(name, fn);
   };
   const uninstall = () => {
-    for (const [name, fn] of installed) {
+    // Last installed first: V8 undoes the shape transitions instead of turning the request into a dictionary.
+    for (const [name, fn] of [...installed].reverse()) {
       // Leave it if someone wrapped over it: it passes through once settled.
       if (Object.getOwnPropertyDescriptor(req, name)?.value === fn) delete (req as unknown as Record<string, unknown>)[name];
     }
     installed.clear();
   };
   let settled = false;
+  let answeredContinue = false;
 
   /** Decides once; `replay` re-issues the held writes (and the end) against the real request. */
   const settle = <T>(body: BodyFacts, replay: () => T): T => {
@@ -107,6 +117,7 @@ export function guardedRequest(g: RequestGuard, self: unknown, original: Request
       }
     }
     endSpanWithRequest(req, span);
+    if (answeredContinue) dropNextContinue(req);
     try {
       context.with(trace.setSpan(parent, span), () => hold.release());
     } catch (err) {
@@ -143,6 +154,12 @@ export function guardedRequest(g: RequestGuard, self: unknown, original: Request
     return req;
   }
 
+  process.nextTick(() => {
+    if (!settled && !req.destroyed && expectsContinue(req)) {
+      answeredContinue = true;
+      req.emit('continue');
+    }
+  });
   const body = new HeldBody(guard.engine.bodyLimit);
   install('write', function (this: ClientRequest, chunk: unknown, encoding?: unknown, callback?: unknown) {
     if (settled) return inherited('write').call(this, chunk, encoding, callback);

@@ -6,6 +6,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Span } from '@opentelemetry/api';
 import { endWithError, endWithStatus } from '@checkrd/instrumentation-common';
+import type { ClientRequestInternals } from './internal-types.js';
 
 function aborted(message: string): Error {
   const err = new Error(message);
@@ -44,7 +45,7 @@ export function endSpanWithRequest(req: ClientRequest, span: Span): void {
           end(() => endWithError(span, args[0]));
           break;
         case 'close':
-          if (!this.res) end(() => endWithError(span, aborted('request closed before a response')));
+          if (!(this as unknown as ClientRequestInternals).res) end(() => endWithError(span, aborted('request closed before a response')));
           break;
       }
     }

@@ -130,7 +130,7 @@ function fetchWithTimeout(original: ClientProto['fetchWithTimeout']): ClientProt
     if (!attempt) return original.call(this, url, init, ms, controller);
     let res: Response;
     try {
-      res = await runDecided({ decision: attempt.decision, by: 'openai' }, () => original.call(this, url, init, ms, controller));
+      res = await runDecided({ decision: attempt.decision, by: 'openai', url, method: init?.method ?? 'GET' }, () => original.call(this, url, init, ms, controller));
     } catch (err) {
       endWithError(attempt.span, err);
       throw err;

@@ -1,0 +1,1 @@
+export { CohereInstrumentation, SUPPORTED_VERSIONS, type CohereInstrumentationConfig } from './instrumentation.js';

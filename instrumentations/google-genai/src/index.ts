@@ -1,0 +1,1 @@
+export { GoogleGenAIInstrumentation, SUPPORTED_VERSIONS, type GoogleGenAIInstrumentationConfig } from './instrumentation.js';

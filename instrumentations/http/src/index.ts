@@ -1,0 +1,2 @@
+export { HttpInstrumentation } from './instrumentation.js';
+export type { HttpInstrumentationConfig } from './types.js';

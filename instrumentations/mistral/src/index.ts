@@ -1,0 +1,1 @@
+export { MistralInstrumentation, SUPPORTED_VERSIONS, type MistralInstrumentationConfig } from './instrumentation.js';
