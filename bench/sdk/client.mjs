@@ -7,9 +7,11 @@
 //   checkrd            checkrd enforcing (seed policy without its rate limit) and tracing: init() + instrumentOpenAI()
 //   checkrd-limit      the same with the seed policy's rate limit active (1,000,000/min: counted, never exhausted)
 //   traceloop          @traceloop/instrumentation-openai, tracing only
-//   ctl-dispatcher     control: bare + the global dispatcher checkrd's fetch instrumentation installs (undici@8's
-//                      Agent composed with an interceptor), with a pass-through interceptor and no guard
+//   ctl-fetch          control: bare + checkrd's fetch instrumentation (its interceptor composed onto the global
+//                      dispatcher, as instrumentFetch() installs it) with no guard: every request passes through
 //   ctl-checkrd-notrace  control: checkrd as in `checkrd`, but no tracer provider (OpenTelemetry's no-op tracer)
+// After the timed series, bare, checkrd and traceloop run a profiled pass (V8's sampling CPU profiler through
+// node:inspector) and report self time per call by component; checkrd also times its pieces (profileCheckrd).
 // The tracing configurations share one set-up: the SDK's TracerProvider with a BatchSpanProcessor in front of an
 // in-memory counting exporter, and AsyncLocalStorageContextManager as the global context manager (as NodeSDK does).
 import path from 'node:path';
@@ -27,7 +29,8 @@ const PROFILE_CALLS = Math.max(500, Math.round(CALLS / 2.5));
 const gc = globalThis.gc ?? (() => {});
 const hr = process.hrtime.bigint;
 
-const CONFIGS = ['bare', 'checkrd', 'checkrd-limit', 'traceloop', 'ctl-dispatcher', 'ctl-checkrd-notrace'];
+const CONFIGS = ['bare', 'checkrd', 'checkrd-limit', 'traceloop', 'ctl-fetch', 'ctl-checkrd-notrace'];
+const PROFILED = ['bare', 'checkrd', 'traceloop'];
 if (!CONFIGS.includes(config) || !baseURL || !(CALLS > 0) || !(WARM >= 0)) {
   process.stderr.write(`usage: client.mjs <${CONFIGS.join('|')}> <baseURL> <calls> <warm-up calls>\n`);
   process.exit(2);
@@ -87,10 +90,9 @@ if (config === 'checkrd' || config === 'checkrd-limit' || config === 'ctl-checkr
   // Its automatic hook covers openai ">=4 <7"; openai 7 is patched the documented manual way (what
   // @traceloop/node-server-sdk's `instrumentModules: { openAI: OpenAI }` does): the client class of the import.
   inst.manuallyInstrument(OpenAI);
-} else if (config === 'ctl-dispatcher') {
-  const { getGlobalDispatcher, setGlobalDispatcher } = await import('undici');
-  const original = getGlobalDispatcher();
-  setGlobalDispatcher(original.compose((dispatch) => (opts, handler) => dispatch(opts, handler)));
+} else if (config === 'ctl-fetch') {
+  const { FetchInstrumentation } = await import('@checkrd/instrumentation-fetch');
+  new FetchInstrumentation().enable();
 }
 
 const client = new OpenAI({ apiKey: 'sk-bench', baseURL, maxRetries: 0 });
@@ -105,17 +107,22 @@ for (let i = 0; i < WARM; i++) {
 sent += WARM;
 gc();
 const t = new Float64Array(CALLS);
+const cpu0 = process.cpuUsage();
 for (let i = 0; i < CALLS; i++) {
   const a = hr();
   await call();
   t[i] = Number(hr() - a);
 }
+const cpu = process.cpuUsage(cpu0);
 sent += CALLS;
 const last = await call();
 sent++;
 if (last.choices[0].message.content !== EXPECT) throw new Error(`${config}: unexpected response after timing`);
 const stats = summarize(t.sort());
 stats.min = t[0];
+// CPU time of the client process (all its threads) per call, ns: less sensitive than wall time to how long the
+// scheduler takes to wake either process up.
+stats.cpu = ((cpu.user + cpu.system) * 1000) / CALLS;
 
 // The spans of the calls so far (before the profiling below adds its own).
 let spans;
@@ -135,6 +142,8 @@ if (provider) {
 
 // ---------------------------------------------------------------------------------------------------
 // checkrd only: where its time goes. Not part of the timed series above.
+let profile;
+if (PROFILED.includes(config) && process.env.CHECKRD_BENCH_NO_BREAKDOWN !== '1') profile = await cpuProfile(CALLS);
 let breakdown;
 if (guard && process.env.CHECKRD_BENCH_NO_BREAKDOWN !== '1') breakdown = await profileCheckrd();
 
@@ -147,6 +156,7 @@ process.stdout.write(
     sent,
     stats,
     spans,
+    profile,
     breakdown,
     memory: process.memoryUsage().rss,
   }) + '\n',
@@ -230,4 +240,62 @@ async function sampleYielding(fn, n, warm) {
     if ((i & 255) === 255) await new Promise(setImmediate);
   }
   return out.sort();
+}
+
+// ---------------------------------------------------------------------------------------------------
+/**
+ * `n` more calls under V8's sampling profiler (100 µs interval); returns self time per call (ns) by component.
+ * The profiler slows everything a little; the components' sizes relative to each other are what it is for.
+ */
+async function cpuProfile(n) {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  gc();
+  await session.post('Profiler.start');
+  for (let i = 0; i < n; i++) await call();
+  const { profile: p } = await session.post('Profiler.stop');
+  session.disconnect();
+  sent += n;
+
+  const nodes = new Map(p.nodes.map((x) => [x.id, x]));
+  const parent = new Map();
+  for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x);
+  // checkrd's wasm module: the one whose functions are called from @checkrd/core's JS (undici's llhttp is the other).
+  const checkrdWasm = new Set();
+  for (const x of p.nodes) {
+    if (!x.callFrame.url.startsWith('wasm://')) continue;
+    let up = parent.get(x.id);
+    while (up && up.callFrame.url.startsWith('wasm://')) up = parent.get(up.id);
+    if (up && /\/core\/dist\//.test(up.callFrame.url)) checkrdWasm.add(x.callFrame.url);
+  }
+  const component = (x) => {
+    const { url, functionName } = x.callFrame;
+    if (functionName === '(idle)') return 'idle';
+    if (functionName === '(garbage collector)') return 'gc';
+    if (url.startsWith('wasm://')) return checkrdWasm.has(url) ? 'checkrd-wasm' : 'undici';
+    const pkg = url.match(/.*node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1];
+    if (pkg) {
+      if (pkg === 'openai') return 'openai';
+      if (pkg.startsWith('@opentelemetry/')) return 'otel';
+      if (pkg.startsWith('@traceloop/') || pkg === 'js-tiktoken' || pkg === 'tslib') return 'traceloop';
+      return 'other';
+    }
+    if (/\/(instrumentations\/[^/]+|sdk)\/dist\//.test(url)) return 'checkrd-instr';
+    if (/\/core\/dist\//.test(url)) return 'checkrd-host';
+    if (url.startsWith('node:internal/deps/undici')) return 'undici';
+    if (url.startsWith('node:internal/webstreams')) return 'webstreams';
+    if (url.startsWith('file://') && url.includes('/bench/')) return 'bench';
+    return 'node';
+  };
+  const out = {};
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i + 1] ?? 0;
+    const k = component(nodes.get(p.samples[i]));
+    out[k] = (out[k] ?? 0) + dt;
+  }
+  for (const k of Object.keys(out)) out[k] = (out[k] * 1000) / n;
+  return out;
 }
