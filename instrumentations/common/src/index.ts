@@ -40,3 +40,10 @@ export {
   type SpeakeasyResult,
   type SpeakeasyTargets,
 } from './speakeasy.js';
+export {
+  isStainlessProto,
+  stainlessPrepareRequest,
+  stainlessFetchWithTimeout,
+  type StainlessClientProto,
+  type StainlessVendor,
+} from './stainless.js';
