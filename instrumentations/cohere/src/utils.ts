@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import type { RequestFacts } from '@checkrd/core';
 import type { CohereInternals, FetcherModule, MakeRequestModule } from './internal-types.js';
 
 const localRequire = createRequire(import.meta.url);
@@ -50,11 +49,4 @@ export function modelOf(body: unknown): string | undefined {
   return typeof model === 'string' ? model : undefined;
 }
 
-/** The body facts of a request body as given to fetch: bytes when it has them, else "unavailable". */
-export function bodyFacts(body: unknown): Pick<RequestFacts, 'body' | 'bodyUnavailable'> {
-  if (body == null) return {};
-  if (typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer) return { body };
-  if (body instanceof URLSearchParams) return { body: body.toString() };
-  // FormData, Blob, ReadableStream: not read here; body conditions fail closed.
-  return { bodyUnavailable: true };
-}
+export { bodyFacts } from '@checkrd/instrumentation-common';

@@ -187,3 +187,14 @@ export function endWithStatus(span: Span, status: number): void {
   recordResponseStatus(span, status);
   span.end();
 }
+
+/**
+ * The body facts of a request body as given to fetch: the bytes when it has them; otherwise (FormData,
+ * Blob, a stream) "unavailable", which body conditions treat as failing closed.
+ */
+export function bodyFacts(body: unknown): Pick<RequestFacts, 'body' | 'bodyUnavailable'> {
+  if (body == null) return {};
+  if (typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer) return { body };
+  if (body instanceof URLSearchParams) return { body: body.toString() };
+  return { bodyUnavailable: true };
+}

@@ -8,6 +8,7 @@ export {
   resolveGuard,
   guardRequest,
   httpAttributes,
+  bodyFacts,
   urlParts,
   endWithError,
   recordError,

@@ -1,4 +1,3 @@
-import type { RequestFacts } from '@checkrd/core';
 
 /** gen_ai.provider.name values (semantic-conventions registry, gen_ai.provider.name members). */
 export const PROVIDER_GEMINI = 'gcp.gemini'; // generativelanguage.googleapis.com, "also known as the AI Studio API"
@@ -55,11 +54,4 @@ export function providerOfUrl(url: string): string {
   return PROVIDER_UNKNOWN;
 }
 
-/** The body facts of a request body as given to fetch: bytes when it has them, else "unavailable". */
-export function bodyFacts(body: unknown): Pick<RequestFacts, 'body' | 'bodyUnavailable'> {
-  if (body == null) return {};
-  if (typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer) return { body };
-  if (body instanceof URLSearchParams) return { body: body.toString() };
-  // Blob (file uploads), FormData, ReadableStream: not read here; body conditions fail closed.
-  return { bodyUnavailable: true };
-}
+export { bodyFacts } from '@checkrd/instrumentation-common';
