@@ -2,16 +2,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { nodeBinaries } from '../../instrumentations/common/test/helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
-const nodes: [string, string | undefined][] = [
-  [`node ${process.versions.node}`, process.execPath],
-  ['node 22', process.env.CHECKRD_NODE22_BIN],
-];
 
-describe.each(nodes)('NodeSDK drop-in on %s', (_label, node) => {
+describe.each(nodeBinaries())('NodeSDK drop-in on %s', (_label, node) => {
   it('guards openai through registerInstrumentations-style setup, without init()', async () => {
-    if (!node) throw new Error('CHECKRD_NODE22_BIN is not set: run the tests with ./run test, which fetches Node 22');
     const { stdout } = await promisify(execFile)(node, ['sdk/test/fixtures/nodesdk.cjs'], { cwd: root, timeout: 30_000 });
     const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { denied: boolean; errorName: string; received: number; spans: [string, string, string][] };
     expect(out).toEqual({

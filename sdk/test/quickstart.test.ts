@@ -3,18 +3,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { nodeBinaries } from '../../instrumentations/common/test/helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
 // Node 24 (the running one) and Node 22 (fetched by scripts/test.sh into .node/, passed as CHECKRD_NODE22_BIN).
-const nodes: [string, string | undefined][] = [
-  [`node ${process.versions.node}`, process.execPath],
-  ['node 22', process.env.CHECKRD_NODE22_BIN],
-];
 
-describe.each(nodes)('examples/quickstart on %s', (_label, node) => {
+describe.each(nodeBinaries())('examples/quickstart on %s', (_label, node) => {
   const run = (script: string) => {
-    if (!node) throw new Error('CHECKRD_NODE22_BIN is not set: run the tests with ./run test, which fetches Node 22');
     return promisify(execFile)(node, [script], { cwd: root, timeout: 30_000 });
   };
 

@@ -82,3 +82,16 @@ export async function countingGuard(yaml: string, agentId = 'test-agent'): Promi
   };
   return guard;
 }
+
+/**
+ * The Node binaries out-of-process tests run on: the one running the tests, and Node 22
+ * (fetched by scripts/test.sh into .node/ and passed as CHECKRD_NODE22_BIN).
+ */
+export function nodeBinaries(): [string, string][] {
+  const node22 = process.env.CHECKRD_NODE22_BIN;
+  if (!node22) throw new Error('CHECKRD_NODE22_BIN is not set: run the tests with ./run test, which fetches Node 22');
+  return [
+    [`node ${process.versions.node}`, process.execPath],
+    ['node 22', node22],
+  ];
+}

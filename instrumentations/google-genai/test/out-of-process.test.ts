@@ -2,10 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { nodeBinaries } from '../../common/test/helpers.js';
 
 // The fixtures load the built package (dist/), as an application would: build first (tsc -b).
 const built = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
+describe.each(nodeBinaries())('on %s', (_node, node) => {
 describe('google-genai instrumentation, out of process: patching a @google/genai that was imported first', () => {
   for (const [format, file] of [
     ['cjs', 'patch-after-import.cjs'],
@@ -14,7 +16,7 @@ describe('google-genai instrumentation, out of process: patching a @google/genai
   ] as const) {
     it(`${format}: the allowed call passes, the denied one rejects with PolicyDeniedError, unpatching restores`, () => {
       expect(existsSync(built), `${built} is missing: run tsc -b instrumentations/google-genai first`).toBe(true);
-      const r = spawnSync(process.execPath, [fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url))], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(node, [fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url))], { encoding: 'utf8', timeout: 30_000 });
       expect(r.status, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
       expect(out).toMatchObject({
@@ -28,4 +30,5 @@ describe('google-genai instrumentation, out of process: patching a @google/genai
       });
     });
   }
+});
 });

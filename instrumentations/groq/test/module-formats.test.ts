@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { nodeBinaries } from '../../common/test/helpers.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const dist = new URL('../dist/index.js', import.meta.url).pathname;
@@ -15,11 +16,13 @@ const cases: [label: string, fixture: string, args: string[]][] = [
   ['the require hook of init(), instrumented before require', 'app.cjs', ['hook']],
 ];
 
+describe.each(nodeBinaries())('on %s', (_node, node) => {
 describe.each(cases)('%s', (_label, fixture, args) => {
   it('an allowed call goes out, a denied one is refused with PolicyDeniedError and never sent', async () => {
     if (!existsSync(dist)) throw new Error('build first: npx tsc -b instrumentations/groq');
     const script = new URL(`fixtures/${fixture}`, import.meta.url).pathname;
-    const { stdout } = await promisify(execFile)(process.execPath, [script, ...args], { cwd: root, timeout: 30_000 });
+    const { stdout } = await promisify(execFile)(node, [script, ...args], { cwd: root, timeout: 30_000 });
     expect(stdout.trim().split('\n')).toEqual(['ALLOW llama-3.3-70b-versatile', 'DENY openai/gpt-oss-120b PolicyDeniedError default_deny', 'received 1']);
   });
+});
 });
