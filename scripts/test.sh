@@ -24,6 +24,9 @@ if [ -z "${CHECKRD_NODE22_BIN:-}" ]; then
   fi
 fi
 
+echo "== type-check the tests (tsconfig.test.json)"
+npx --no-install tsc -p tsconfig.test.json || status=1
+
 echo "== vitest"
 npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=.checkrd-tmp/vitest.json "$@" || status=1
 read -r ts_passed ts_failed < <(node -e '
